@@ -74,6 +74,7 @@ struct bpfvm_prog_opts {
 	enum bpfvm_safety safety;    /* default BPFVM_SAFETY_VERIFIED */
 	enum bpfvm_engine engine;    /* engine(s) to prepare */
 	int unpriv;                  /* verify with the unprivileged rules */
+	int jit_blind;               /* JIT: blind constants (untrusted code) */
 	/* LD_IMM64 with src_reg 1/2 (map fd / map value) and imm N refers to
 	 * maps[N]; the program takes a reference on each. */
 	struct bpfvm_map *const *maps;
@@ -123,6 +124,12 @@ struct bpfvm_run {
 	 * context the program type defines. */
 	void *ctx;
 	size_t ctx_size;
+	/* Packet seen by the legacy LD_ABS / LD_IND loads (for socket filters
+	 * it starts at the network header, as the kernel's skb->data after the
+	 * Ethernet header is pulled). An out-of-range load ends the run with
+	 * r0 = 0, as in the kernel. */
+	const void *pkt;
+	size_t pkt_len;
 	/* Further regions the program may touch (packet data, ...). */
 	struct bpfvm_region regions[BPFVM_MAX_REGIONS];
 	int nregions;
