@@ -86,9 +86,10 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Every test, under ASan + UBSan, plus a warning-free clang build.
+JOBS ?= $(shell nproc)
 check:
-	$(MAKE) --no-print-directory SAN=1 BUILD=build/san tests
-	$(MAKE) --no-print-directory CC=clang WERROR=1 BUILD=build/clang lib
+	$(MAKE) --no-print-directory -j$(JOBS) SAN=1 BUILD=build/san tests
+	$(MAKE) --no-print-directory -j$(JOBS) CC=clang WERROR=1 BUILD=build/clang lib
 	BUILD=build/san tests/run.sh
 
 install: all

@@ -1,0 +1,19 @@
+/* bpfvm: a userspace eBPF runtime. Include this header for the whole API.
+ *
+ * The pipeline, one header per stage:
+ *   isa.h      the instruction set: one opcode table, decode/encode/validate
+ *   asm.h      assembler and disassembler (llvm/kernel and conformance syntax)
+ *   vm.h       VMs, programs (load = validate + verify + prepare), runs
+ *   helpers.h  helper functions and their prototypes
+ *   maps.h     maps with the kernel's semantics
+ */
+#ifndef BPFVM_BPFVM_H
+#define BPFVM_BPFVM_H
+
+#include "bpfvm/asm.h"
+#include "bpfvm/helpers.h"
+#include "bpfvm/isa.h"
+#include "bpfvm/maps.h"
+#include "bpfvm/vm.h"
+
+#endif
