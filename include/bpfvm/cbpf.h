@@ -103,10 +103,15 @@ int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n,
 			 struct bpfvm_insn **out, size_t *nout, size_t *starts, char *err,
 			 size_t errlen);
 
-/* Validate, translate and load a classic program into vm. opts may be
- * NULL; its type and safety are chosen here (RAW, run-time checked: the
- * translation is safe by construction, the checks keep the promise
- * honest). The error is in bpfvm_vm_last_error(vm). */
+/* Validate, translate and load a classic program into vm (type RAW, run
+ * with bpfvm_cbpf_run_init + bpfvm_prog_run). opts may be NULL; its engine
+ * and name are used. opts->safety:
+ *  - BPFVM_SAFETY_VERIFIED (default): the translation is safe by
+ *    construction (each packet access follows its own bounds check, M[]
+ *    are fixed slots, jumps only go forward, no calls), so it runs without
+ *    run-time checks, as the kernel runs converted classic filters;
+ *  - BPFVM_SAFETY_CHECKED: the engines check every access as well.
+ * The error is in bpfvm_vm_last_error(vm). */
 int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
 		    const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out);
 
