@@ -13,9 +13,6 @@
 #pragma weak bpfvm__jit_prepare
 #pragma weak bpfvm__jit_release
 #pragma weak bpfvm__jit_run
-#pragma weak bpfvm__interp_prepare
-#pragma weak bpfvm__interp_release
-#pragma weak bpfvm__interp_run
 #pragma weak bpfvm__map_get
 #pragma weak bpfvm__map_put
 #pragma weak bpfvm__map_direct_value_addr
@@ -85,10 +82,6 @@ static int prepare_engines(struct bpfvm_prog *prog, enum bpfvm_engine engine, ch
 {
 	int rc;
 	if (engine != BPFVM_ENGINE_JIT) {
-		if (!bpfvm__interp_prepare) {
-			snprintf(err, errlen, "the interpreter is not built into this library");
-			return -ENOTSUP;
-		}
 		rc = bpfvm__interp_prepare(prog, err, errlen);
 		if (rc)
 			return rc;
@@ -191,7 +184,7 @@ void bpfvm_prog_destroy(struct bpfvm_prog *prog)
 	}
 	if (prog->jit && bpfvm__jit_release)
 		bpfvm__jit_release(prog);
-	if (prog->interp && bpfvm__interp_release)
+	if (prog->interp)
 		bpfvm__interp_release(prog);
 	for (size_t i = 0; i < prog->nmaps; i++)
 		if (prog->maps[i] && bpfvm__map_put)
