@@ -139,6 +139,9 @@ struct bpfvm_run {
 	bpfvm_trace_fn trace;      /* interpreter only; may be NULL */
 	void *trace_user;
 	void *user;                /* passed to host helpers */
+	/* Packet state of a test run (bpfvm_prog_test_run sets it; NULL
+	 * otherwise): the packet helpers find the xdp_buff / sk_buff here. */
+	void *pkt_ctx;
 	/* Out. */
 	uint64_t retval;           /* r0 at exit */
 	uint64_t executed;         /* instructions executed (interpreter) */

@@ -112,6 +112,11 @@ void bpfvm__prog_arrays_forget(struct bpfvm_vm *vm, struct bpfvm_prog *prog);
 /* Register the standard helpers into a new VM. */
 int bpfvm__helpers_register_std(struct bpfvm_vm *vm);
 
+/* ---- packets (src/packet) ------------------------------------------------------ */
+
+/* Register the packet helpers (XDP, tc, socket filter) into a new VM. */
+int bpfvm__packet_helpers_register(struct bpfvm_vm *vm);
+
 /* ---- engines (src/interp, src/jit) --------------------------------------------- */
 
 int bpfvm__interp_prepare(struct bpfvm_prog *prog, char *err, size_t errlen);

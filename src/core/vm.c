@@ -25,6 +25,8 @@ int bpfvm_vm_create(struct bpfvm_vm **out)
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->print = print_to_stderr;
 	int rc = bpfvm__helpers_register_std ? bpfvm__helpers_register_std(vm) : 0;
+	if (!rc)
+		rc = bpfvm__packet_helpers_register(vm);
 	if (rc) {
 		bpfvm_vm_destroy(vm);
 		return rc;

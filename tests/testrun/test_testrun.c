@@ -1,0 +1,465 @@
+/* Test runs: contexts built as the kernel's BPF_PROG_TEST_RUN builds them.
+ * Every CHECK_SAME also runs the program through the live kernel when we
+ * may (root) and requires identical status, retval, data_out and ctx_out;
+ * the explicit CHECKs hold the values measured on Linux 6.18. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "testrun/tr_util.h"
+
+static uint8_t pkt[4096];
+static struct tr_result res;
+
+static struct bpfvm_test_run_opts pkt_opts(size_t len)
+{
+	struct bpfvm_test_run_opts o = {.data_in = pkt, .data_size_in = (uint32_t)len};
+	o.data_out = (void *)1; /* tr_* supply the buffer */
+	return o;
+}
+
+/* r0 = ctx->data_end - ctx->data (XDP offsets 0 and 4). */
+static const struct bpfvm_insn xdp_len[] = {
+	LDX_W(2, 1, 0), LDX_W(0, 1, 4), SUB64_REG(0, 2), EXIT(),
+};
+
+TEST(xdp_sees_the_whole_frame_between_data_and_data_end)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.rc, 0);
+	CHECK_EQ(res.retval, 60);
+	CHECK_EQ(res.data_size_out, 60);
+	CHECK(memcmp(res.data_out, pkt, 60) == 0);
+}
+
+TEST(xdp_ingress_ifindex_is_loopback_and_rx_queue_zero)
+{
+	const struct bpfvm_insn ing[] = {LDX_W(0, 1, offsetof(struct xdp_md, ingress_ifindex)), EXIT()};
+	const struct bpfvm_insn rxq[] = {LDX_W(0, 1, offsetof(struct xdp_md, rx_queue_index)), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_XDP, ing, &o, &res);
+	CHECK_EQ(res.retval, 1);
+	CHECK_SAME(BPFVM_PROG_XDP, rxq, &o, &res);
+	CHECK_EQ(res.retval, 0);
+	/* A ctx_in with ingress_ifindex 0 still sees the loopback; ctx_out
+	 * keeps the 0 the caller gave. */
+	struct xdp_md md = {.data_end = 60};
+	o.ctx_in = &md;
+	o.ctx_size_in = sizeof(md);
+	o.ctx_out = (void *)1;
+	CHECK_SAME(BPFVM_PROG_XDP, ing, &o, &res);
+	CHECK_EQ(res.retval, 1);
+	CHECK_EQ(((struct xdp_md *)res.ctx_out)->ingress_ifindex, 0);
+}
+
+TEST(xdp_ctx_in_data_is_the_metadata_length)
+{
+	/* r0 = data - data_meta */
+	const struct bpfvm_insn meta[] = {LDX_W(2, 1, 8), LDX_W(0, 1, 0), SUB64_REG(0, 2), EXIT()};
+	tr_udp4(pkt, 100, tr_mac_other);
+	struct xdp_md md = {.data = 16, .data_end = 100};
+	struct bpfvm_test_run_opts o = pkt_opts(100);
+	o.ctx_in = &md;
+	o.ctx_size_in = sizeof(md);
+	o.ctx_out = (void *)1;
+	CHECK_SAME(BPFVM_PROG_XDP, meta, &o, &res);
+	CHECK_EQ(res.retval, 16);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.retval, 84);
+	CHECK_EQ(res.data_size_out, 100);
+	struct xdp_md *out = (struct xdp_md *)res.ctx_out;
+	CHECK_EQ(out->data, 16);
+	CHECK_EQ(out->data_end, 100);
+}
+
+TEST(xdp_rejects_bad_ctx_in_like_the_kernel)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	struct xdp_md md;
+	o.ctx_in = &md;
+	o.ctx_size_in = sizeof(md);
+	const struct xdp_md bad[] = {
+		{.data_end = 60, .data_meta = 4},        /* data_meta must be 0 */
+		{.data_end = 60, .egress_ifindex = 1},   /* no egress */
+		{.data_end = 61},                        /* beyond the data */
+		{.data_end = 60, .data = 6},             /* metadata not 4-aligned */
+		{.data_end = 60, .data = 48},            /* leaves < 14 bytes of packet */
+		{.data_end = 60, .rx_queue_index = 1},   /* queue without a device */
+	};
+	for (size_t i = 0; i < NINSNS(bad); i++) {
+		md = bad[i];
+		CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+		CHECK_EQ(res.rc, -EINVAL);
+	}
+	/* A longer ctx_in needs a zero tail. */
+	uint8_t big[40] = {0};
+	((struct xdp_md *)big)->data_end = 60;
+	o.ctx_in = big;
+	o.ctx_size_in = sizeof(big);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.rc, 0);
+	big[30] = 1;
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.rc, -E2BIG);
+}
+
+TEST(xdp_packet_sizes_from_14_bytes_to_one_frame)
+{
+	tr_udp4(pkt, 3520, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(13);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	o = pkt_opts(14);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.retval, 14);
+	o = pkt_opts(3520);
+	CHECK_SAME(BPFVM_PROG_XDP, xdp_len, &o, &res);
+	CHECK_EQ(res.retval, 3520);
+}
+
+/* r0 = bpf_xdp_adjust_*(ctx, delta) */
+static void adjust(int helper, int delta, size_t len, struct tr_result *r)
+{
+	const struct bpfvm_insn p[] = {MOV64_IMM(2, delta), CALL(helper), EXIT()};
+	struct bpfvm_test_run_opts o = pkt_opts(len);
+	o.ctx_out = (void *)1;
+	struct xdp_md md = {.data_end = (uint32_t)len};
+	o.ctx_in = &md;
+	o.ctx_size_in = sizeof(md);
+	CHECK_SAME(BPFVM_PROG_XDP, p, &o, r);
+}
+
+TEST(xdp_adjust_head_bounds_are_the_kernels)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	adjust(BPF_FUNC_xdp_adjust_head, -216, 60, &res); /* headroom minus struct xdp_frame */
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(res.data_size_out, 276);
+	CHECK_EQ(((struct xdp_md *)res.ctx_out)->data_end, 276);
+	adjust(BPF_FUNC_xdp_adjust_head, -217, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+	adjust(BPF_FUNC_xdp_adjust_head, 46, 60, &res); /* keeps an Ethernet header */
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(res.data_size_out, 14);
+	CHECK(memcmp(res.data_out, pkt + 46, 14) == 0);
+	adjust(BPF_FUNC_xdp_adjust_head, 47, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+}
+
+TEST(xdp_adjust_tail_bounds_and_zeroed_growth)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	adjust(BPF_FUNC_xdp_adjust_tail, 3460, 60, &res);
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(res.data_size_out, 3520);
+	CHECK(res.data_out[60] == 0 && res.data_out[3519] == 0);
+	adjust(BPF_FUNC_xdp_adjust_tail, 3461, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+	adjust(BPF_FUNC_xdp_adjust_tail, -46, 60, &res);
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(res.data_size_out, 14);
+	adjust(BPF_FUNC_xdp_adjust_tail, -47, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+}
+
+TEST(xdp_adjust_meta_alignment_and_bounds)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	adjust(BPF_FUNC_xdp_adjust_meta, -216, 60, &res);
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(((struct xdp_md *)res.ctx_out)->data, 216);
+	CHECK_EQ(res.data_size_out, 276);
+	adjust(BPF_FUNC_xdp_adjust_meta, -220, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+	adjust(BPF_FUNC_xdp_adjust_meta, -6, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EACCES);
+	adjust(BPF_FUNC_xdp_adjust_meta, 4, 60, &res);
+	CHECK_EQ(res.retval, (uint32_t)-EINVAL);
+}
+
+TEST(xdp_adjust_head_moves_the_metadata_along)
+{
+	/* meta 8 bytes from ctx_in, then adjust_head(-4): data_out is the
+	 * metadata, 4 zero bytes... no: the metadata moves down by 4, the
+	 * packet gains 4 headroom bytes in front. */
+	for (int i = 0; i < 68; i++)
+		pkt[i] = (uint8_t)(0xa0 + i);
+	const struct bpfvm_insn p[] = {MOV64_IMM(2, -4), CALL(BPF_FUNC_xdp_adjust_head), EXIT()};
+	struct xdp_md md = {.data = 8, .data_end = 68};
+	struct bpfvm_test_run_opts o = pkt_opts(68);
+	o.ctx_in = &md;
+	o.ctx_size_in = sizeof(md);
+	o.ctx_out = (void *)1;
+	CHECK_SAME(BPFVM_PROG_XDP, p, &o, &res);
+	CHECK_EQ(res.retval, 0);
+	CHECK_EQ(res.data_size_out, 72);
+	CHECK(memcmp(res.data_out, pkt, 8) == 0);      /* metadata first */
+	CHECK(memcmp(res.data_out + 12, pkt + 8, 60) == 0);
+	CHECK_EQ(((struct xdp_md *)res.ctx_out)->data, 8);
+}
+
+TEST(xdp_repeat_runs_share_the_packet)
+{
+	/* Each run increments byte 20 of the packet. */
+	const struct bpfvm_insn p[] = {
+		MOV64_IMM(0, 2), LDX_W(2, 1, 0), LDX_W(3, 1, 4), MOV64_REG(4, 2), ADD64_IMM(4, 21),
+		JGT_REG(4, 3, 3), LDX_B(5, 2, 20), ADD64_IMM(5, 1), STX_B(2, 5, 20), EXIT(),
+	};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	o.repeat = 7;
+	CHECK_SAME(BPFVM_PROG_XDP, p, &o, &res);
+	CHECK_EQ(res.retval, 2);
+	CHECK_EQ(res.data_out[20], (uint8_t)(pkt[20] + 7));
+}
+
+/* ---- sk_buff ------------------------------------------------------------------ */
+
+static void skb_field(enum bpfvm_prog_type type, size_t off, size_t len, struct tr_result *r)
+{
+	const struct bpfvm_insn p[] = {LDX_W(0, 1, (int16_t)off), EXIT()};
+	struct bpfvm_test_run_opts o = pkt_opts(len);
+	CHECK_SAME(type, p, &o, r);
+}
+
+TEST(socket_filter_sees_the_packet_after_the_ethernet_header)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	skb_field(BPFVM_PROG_SOCKET_FILTER, offsetof(struct __sk_buff, len), 60, &res);
+	CHECK_EQ(res.retval, 46);
+	skb_field(BPFVM_PROG_SOCKET_FILTER, offsetof(struct __sk_buff, protocol), 60, &res);
+	CHECK_EQ(res.retval, 0x0008); /* htons(ETH_P_IP) */
+	skb_field(BPFVM_PROG_SOCKET_FILTER, offsetof(struct __sk_buff, pkt_type), 60, &res);
+	CHECK_EQ(res.retval, 3);      /* PACKET_OTHERHOST */
+	skb_field(BPFVM_PROG_SOCKET_FILTER, offsetof(struct __sk_buff, ifindex), 60, &res);
+	CHECK_EQ(res.retval, 1);
+	/* LD_ABS 0 is the first byte of the IPv4 header, 9 its protocol. */
+	const struct bpfvm_insn ld[] = {MOV64_REG(6, 1), LD_ABS_B(9), EXIT()};
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, ld, &o, &res);
+	CHECK_EQ(res.retval, 17);
+	const struct bpfvm_insn ldw[] = {MOV64_REG(6, 1), LD_ABS_W(12), EXIT()};
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, ldw, &o, &res);
+	CHECK_EQ(res.retval, 0x0a000001);
+	/* Out of range: the program ends with 0. */
+	const struct bpfvm_insn far[] = {MOV64_REG(6, 1), MOV64_IMM(0, 5), LD_ABS_B(46), EXIT()};
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, far, &o, &res);
+	CHECK_EQ(res.retval, 0);
+}
+
+TEST(socket_filter_data_out_has_a_zeroed_ethernet_header)
+{
+	const struct bpfvm_insn p[] = {MOV64_IMM(0, 0xffff), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, p, &o, &res);
+	CHECK_EQ(res.data_size_out, 60);
+	static const uint8_t zero[14];
+	CHECK(memcmp(res.data_out, zero, 14) == 0);
+	CHECK(memcmp(res.data_out + 14, pkt + 14, 46) == 0);
+}
+
+TEST(pkt_type_follows_the_destination_mac_on_loopback)
+{
+	const uint8_t host[6] = {0}, mcast[6] = {0x01, 0, 0x5e, 0, 0, 1},
+		      bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const struct { const uint8_t *mac; uint32_t type; } cases[] = {
+		{host, 0}, {mcast, 2}, {bcast, 2}, {tr_mac_other, 3},
+	};
+	for (size_t i = 0; i < NINSNS(cases); i++) {
+		tr_udp4(pkt, 60, cases[i].mac);
+		skb_field(BPFVM_PROG_SCHED_CLS, offsetof(struct __sk_buff, pkt_type), 60, &res);
+		CHECK_EQ(res.retval, cases[i].type);
+	}
+}
+
+TEST(tc_sees_the_frame_from_the_ethernet_header)
+{
+	tr_udp4(pkt, 60, tr_mac_other);
+	skb_field(BPFVM_PROG_SCHED_CLS, offsetof(struct __sk_buff, len), 60, &res);
+	CHECK_EQ(res.retval, 60);
+	const struct bpfvm_insn dl[] = {
+		LDX_W(2, 1, offsetof(struct __sk_buff, data)),
+		LDX_W(0, 1, offsetof(struct __sk_buff, data_end)), SUB64_REG(0, 2), EXIT(),
+	};
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, dl, &o, &res);
+	CHECK_EQ(res.retval, 60);
+	const struct bpfvm_insn et[] = {MOV64_REG(6, 1), LD_ABS_H(12), EXIT()};
+	CHECK_SAME(BPFVM_PROG_SCHED_ACT, et, &o, &res);
+	CHECK_EQ(res.retval, 0x0800);
+	CHECK(memcmp(res.data_out, pkt, 60) == 0);
+	/* wire_len is 0 without a ctx_in, the length with one. */
+	skb_field(BPFVM_PROG_SCHED_CLS, offsetof(struct __sk_buff, wire_len), 60, &res);
+	CHECK_EQ(res.retval, 0);
+	struct __sk_buff c = {0};
+	const struct bpfvm_insn wl[] = {LDX_W(0, 1, offsetof(struct __sk_buff, wire_len)), EXIT()};
+	o.ctx_in = &c;
+	o.ctx_size_in = sizeof(c);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, wl, &o, &res);
+	CHECK_EQ(res.retval, 60);
+}
+
+TEST(skb_ctx_in_fields_reach_the_program_and_ctx_out)
+{
+	/* mark += cb[0]; priority = 77; return mark */
+	const struct bpfvm_insn p[] = {
+		LDX_W(2, 1, offsetof(struct __sk_buff, mark)),
+		LDX_W(3, 1, offsetof(struct __sk_buff, cb)), ADD64_REG(2, 3),
+		STX_W(1, 2, offsetof(struct __sk_buff, mark)),
+		ST_W(1, offsetof(struct __sk_buff, priority), 77),
+		ST_W(1, offsetof(struct __sk_buff, cb) + 8, 5),
+		MOV64_REG(0, 2), EXIT(),
+	};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct __sk_buff c = {.mark = 40, .cb = {2}, .ingress_ifindex = 9, .tstamp = 1234,
+			      .gso_segs = 3, .gso_size = 100, .hwtstamp = 5, .wire_len = 80};
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	o.ctx_in = &c;
+	o.ctx_size_in = sizeof(c);
+	o.ctx_out = (void *)1;
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, p, &o, &res);
+	CHECK_EQ(res.retval, 42);
+	const struct __sk_buff *out = (const struct __sk_buff *)res.ctx_out;
+	CHECK_EQ(out->mark, 42);
+	CHECK_EQ(out->priority, 77);
+	CHECK_EQ(out->cb[2], 5);
+	CHECK_EQ(out->ifindex, 1);
+	CHECK_EQ(out->ingress_ifindex, 9);
+	CHECK_EQ(out->wire_len, 80);
+	CHECK_EQ(out->len, 0); /* not written back */
+	/* socket filters: wire_len is the pulled length */
+	const struct bpfvm_insn r0[] = {MOV64_IMM(0, 0), EXIT()};
+	struct __sk_buff c2 = {0};
+	o.ctx_in = &c2;
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, r0, &o, &res);
+	CHECK_EQ(((const struct __sk_buff *)res.ctx_out)->wire_len, 46);
+}
+
+TEST(skb_rejects_bad_input_like_the_kernel)
+{
+	const struct bpfvm_insn r0[] = {MOV64_IMM(0, 0), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(33); /* IPv4 shorter than its header */
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, r0, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	o = pkt_opts(34);
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, r0, &o, &res);
+	CHECK_EQ(res.rc, 0);
+	pkt[12] = 0x88, pkt[13] = 0xb5; /* any other EtherType: 14 bytes are enough */
+	o = pkt_opts(14);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, r0, &o, &res);
+	CHECK_EQ(res.rc, 0);
+	o = pkt_opts(3713);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, r0, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	tr_udp4(pkt, 60, tr_mac_other);
+	o = pkt_opts(60);
+	struct __sk_buff c = {.len = 5};
+	o.ctx_in = &c;
+	o.ctx_size_in = sizeof(c);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, r0, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	c = (struct __sk_buff){.wire_len = 10}; /* below the length */
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, r0, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	/* ctx_out too small: -ENOSPC, the size says how much there was */
+	c = (struct __sk_buff){0};
+	o.ctx_out = (void *)1;
+	o.ctx_size_out = 8;
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, r0, &o, &res);
+	CHECK_EQ(res.rc, -ENOSPC);
+	CHECK_EQ(res.ctx_size_out, sizeof(struct __sk_buff));
+}
+
+TEST(data_out_too_small_is_enospc_with_the_full_size)
+{
+	const struct bpfvm_insn r2[] = {MOV64_IMM(0, 2), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	o.data_size_out = 10;
+	CHECK_SAME(BPFVM_PROG_XDP, r2, &o, &res);
+	CHECK_EQ(res.rc, -ENOSPC);
+	CHECK_EQ(res.data_size_out, 60);
+	CHECK_EQ(res.retval, 2);
+	CHECK(memcmp(res.data_out, pkt, 10) == 0);
+}
+
+/* ---- tracing and raw memory -------------------------------------------------------- */
+
+static int run_ctx(enum bpfvm_prog_type type, const struct bpfvm_insn *p, size_t n,
+		   struct bpfvm_test_run_opts *o)
+{
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_prog_opts po = {.type = type, .safety = BPFVM_SAFETY_CHECKED};
+	int rc = bpfvm_prog_load(vm, p, n, &po, &prog);
+	if (!rc)
+		rc = bpfvm_prog_test_run(prog, o);
+	bpfvm_vm_destroy(vm);
+	return rc;
+}
+
+TEST(kprobe_reads_pt_regs_parm1_from_di)
+{
+	uint64_t regs[21] = {0};
+	regs[14] = 0x1122334455ull; /* di: PT_REGS_PARM1 */
+	const struct bpfvm_insn p[] = {LDX_DW(0, 1, 14 * 8), EXIT()};
+	struct bpfvm_test_run_opts o = {.ctx_in = regs, .ctx_size_in = sizeof(regs)};
+	CHECK_EQ(run_ctx(BPFVM_PROG_KPROBE, p, NINSNS(p), &o), 0);
+	CHECK_EQ(o.retval64, 0x1122334455ull);
+	CHECK_EQ(o.retval, 0x22334455u);
+	o.data_in = regs; /* kprobes take no packet */
+	o.data_size_in = 8;
+	CHECK_EQ(run_ctx(BPFVM_PROG_KPROBE, p, NINSNS(p), &o), -EINVAL);
+}
+
+TEST(raw_tracepoint_reads_its_u64_arguments)
+{
+	uint64_t args[3] = {7, 8, 9};
+	const struct bpfvm_insn p[] = {LDX_DW(0, 1, 16), EXIT()};
+	struct bpfvm_test_run_opts o = {.ctx_in = args, .ctx_size_in = sizeof(args)};
+	CHECK_EQ(run_ctx(BPFVM_PROG_RAW_TRACEPOINT, p, NINSNS(p), &o), 0);
+	CHECK_EQ(o.retval, 9);
+	uint64_t many[13] = {0};
+	o.ctx_in = many;
+	o.ctx_size_in = sizeof(many);
+	CHECK_EQ(run_ctx(BPFVM_PROG_RAW_TRACEPOINT, p, NINSNS(p), &o), -EINVAL);
+	CHECK_CONTAINS(o.error, "at most 12");
+}
+
+TEST(tracepoint_reads_its_record)
+{
+	uint8_t rec[16] = {0};
+	rec[8] = 42;
+	const struct bpfvm_insn p[] = {LDX_B(0, 1, 8), EXIT()};
+	struct bpfvm_test_run_opts o = {.ctx_in = rec, .ctx_size_in = sizeof(rec)};
+	CHECK_EQ(run_ctx(BPFVM_PROG_TRACEPOINT, p, NINSNS(p), &o), 0);
+	CHECK_EQ(o.retval, 42);
+}
+
+TEST(raw_program_gets_memory_and_length_and_returns_it_changed)
+{
+	uint8_t mem[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8];
+	/* mem[0] = len; return mem[7] */
+	const struct bpfvm_insn p[] = {STX_B(1, 2, 0), LDX_B(0, 1, 7), EXIT()};
+	struct bpfvm_test_run_opts o = {.data_in = mem, .data_size_in = 8, .data_out = out,
+					.data_size_out = sizeof(out)};
+	CHECK_EQ(run_ctx(BPFVM_PROG_RAW, p, NINSNS(p), &o), 0);
+	CHECK_EQ(o.retval, 8);
+	CHECK_EQ(out[0], 8);
+	CHECK_EQ(out[1], 2);
+	CHECK_EQ(o.data_size_out, 8);
+}
+
+TEST(verdict_names)
+{
+	CHECK_STR(bpfvm_verdict_name(BPFVM_PROG_XDP, 3), "XDP_TX");
+	CHECK_STR(bpfvm_verdict_name(BPFVM_PROG_SCHED_CLS, 7), "TC_ACT_REDIRECT");
+	CHECK_STR(bpfvm_verdict_name(BPFVM_PROG_SCHED_CLS, (uint32_t)-1), "TC_ACT_UNSPEC");
+	CHECK(bpfvm_verdict_name(BPFVM_PROG_XDP, 5) == NULL);
+}
