@@ -8,10 +8,12 @@
 /* Subcommands, in the order `bpfvm --help` lists them. */
 extern const struct cli_cmd cli_cmd_asm;
 extern const struct cli_cmd cli_cmd_disasm;
+extern const struct cli_cmd cli_cmd_disasm;
 extern const struct cli_cmd cli_cmd_filter;
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_asm,
+	&cli_cmd_disasm,
 	&cli_cmd_disasm,
 	&cli_cmd_filter,
 };
