@@ -26,6 +26,9 @@ endif
 ifeq ($(SAN),thread)
 OPT := -O1 -fsanitize=thread
 endif
+ifeq ($(SAN),fuzz)
+OPT := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 ifeq ($(WERROR),1)
 WARN += -Werror
@@ -44,6 +47,8 @@ TEST_COMMON := $(sort $(wildcard tests/common/*.c))
 TEST_COMMON_OBJS := $(TEST_COMMON:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/*/test_*.c))
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:%.c=$(BUILD)/%)
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
@@ -52,7 +57,7 @@ SHARED := $(BUILD)/libbpfvm.so
 CLI := $(BUILD)/bpfvm
 PLUGIN := $(BUILD)/bpfvm-conformance-plugin
 
-.PHONY: all lib tests bench check check-clang install uninstall clean example
+.PHONY: all lib tests bench fuzzers check check-clang install uninstall clean example
 all: lib $(CLI) $(PLUGIN)
 lib: $(STATIC) $(SHARED)
 tests: all $(TEST_BINS)
@@ -80,6 +85,12 @@ $(PLUGIN): $(BUILD)/tools/conformance-plugin/plugin.o $(STATIC)
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJS) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< $(TEST_COMMON_OBJS) $(STATIC) $(LDLIBS)
+
+# libFuzzer targets: build with `make CC=clang SAN=fuzz BUILD=build/fuzz fuzzers`.
+fuzzers: $(FUZZ_BINS)
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(TEST_COMMON_OBJS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(STATIC) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
