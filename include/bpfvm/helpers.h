@@ -92,6 +92,27 @@ uint32_t bpfvm_call_cpu(struct bpfvm_call_ctx *cc);
  * a helper returns). A no-op for verified programs. */
 void bpfvm_call_allow_region(struct bpfvm_call_ctx *cc, void *addr, size_t size, int writable);
 
+/* ---- host information the standard helpers report ------------------------------ */
+
+/* What bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
+ * bpf_get_current_comm and the bpf_probe_read* helpers see. */
+struct bpfvm_host_info {
+	uint32_t pid, tgid; /* get_current_pid_tgid returns tgid << 32 | pid */
+	uint32_t uid, gid;  /* get_current_uid_gid returns gid << 32 | uid */
+	char comm[16];      /* NUL-terminated task name */
+	/* bpf_probe_read* copy size bytes at addr to dst through this and
+	 * return 0 or -EFAULT (user = 1 for the _user variants). NULL: read
+	 * the process's own memory safely (process_vm_readv), so a bad
+	 * address gives -EFAULT instead of a crash. */
+	int (*read_mem)(void *ctx, void *dst, uint64_t addr, size_t size, int user);
+	void *read_ctx;
+};
+
+/* Set what the helpers report. info NULL restores the defaults: the
+ * calling thread's real ids (getpid, gettid, getuid, getgid) and name, read
+ * at each call. */
+int bpfvm_vm_set_host_info(struct bpfvm_vm *vm, const struct bpfvm_host_info *info);
+
 #ifdef __cplusplus
 }
 #endif

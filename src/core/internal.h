@@ -32,6 +32,14 @@ struct bpfvm_vm {
 	size_t nprogs, progs_cap;
 	struct bpfvm_map **maps;
 	size_t nmaps, maps_cap;
+	/* Deferred reclamation of map elements (src/maps/rcu.c): the epoch
+	 * and the readers that entered in even/odd epochs. */
+	_Atomic uint64_t rcu_epoch;
+	_Atomic uint64_t rcu_readers[2];
+	/* What the standard helpers report (src/helpers); host_info_set 0 =
+	 * the defaults. */
+	struct bpfvm_host_info host_info;
+	int host_info_set;
 };
 
 struct bpfvm_interp_code; /* the interpreter's pre-decoded form (src/interp) */
@@ -106,6 +114,10 @@ int bpfvm__map_direct_value_addr(struct bpfvm_map *map, uint32_t off, uint64_t *
 struct bpfvm_prog *bpfvm__prog_array_lookup(struct bpfvm_map *map, uint32_t index);
 /* Drop programs from PROG_ARRAY slots when a program is destroyed. */
 void bpfvm__prog_arrays_forget(struct bpfvm_vm *vm, struct bpfvm_prog *prog);
+/* A run is a read-side section: map elements a program was handed stay
+ * allocated until it ends. Returns a token for the unlock. */
+uint64_t bpfvm__rcu_read_lock(struct bpfvm_vm *vm);
+void bpfvm__rcu_read_unlock(struct bpfvm_vm *vm, uint64_t token);
 
 /* ---- helpers (src/helpers) ----------------------------------------------------- */
 

@@ -17,6 +17,8 @@
 #pragma weak bpfvm__map_put
 #pragma weak bpfvm__map_direct_value_addr
 #pragma weak bpfvm__prog_arrays_forget
+#pragma weak bpfvm__rcu_read_lock
+#pragma weak bpfvm__rcu_read_unlock
 
 static int jit_available(void)
 {
@@ -218,7 +220,20 @@ enum bpfvm_prog_type bpfvm_prog_type(const struct bpfvm_prog *prog)
 	return prog->type;
 }
 
+static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run);
+
+/* The whole run is a read-side section of the VM's map memory. */
 int bpfvm_prog_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
+{
+	if (!bpfvm__rcu_read_lock)
+		return run_engine(prog, run);
+	uint64_t token = bpfvm__rcu_read_lock(prog->vm);
+	int rc = run_engine(prog, run);
+	bpfvm__rcu_read_unlock(prog->vm, token);
+	return rc;
+}
+
+static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
 	run->error[0] = 0;
 	run->retval = 0;

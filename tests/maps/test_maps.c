@@ -1,0 +1,317 @@
+/* Map semantics through the host API: each test names the kernel behaviour
+ * it checks (flags, errnos, iteration, per-CPU layout, LRU, LPM, ...). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bpfvm/maps.h"
+#include "bpfvm/vm.h"
+#include "common/harness.h"
+
+#define ENOTSUPP 524
+
+static struct bpfvm_vm *new_vm(void)
+{
+	struct bpfvm_vm *vm = NULL;
+	if (bpfvm_vm_create(&vm))
+		return NULL;
+	return vm;
+}
+
+static int create(struct bpfvm_vm *vm, enum bpfvm_map_type type, uint32_t ks, uint32_t vs,
+		  uint32_t max, uint32_t flags, struct bpfvm_map **out)
+{
+	struct bpfvm_map_def def = {.type = type, .key_size = ks, .value_size = vs,
+				    .max_entries = max, .flags = flags, .name = "m"};
+	return bpfvm_map_create(vm, &def, out);
+}
+
+TEST(array_create_validates_like_kernel)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 8, 8, 4, 0, &m), -EINVAL);
+	CHECK_CONTAINS(bpfvm_vm_last_error(vm), "key_size 4");
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 0, 4, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 0, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 1u << 0, &m), -EINVAL); /* NO_PREALLOC */
+	CHECK_EQ(create(vm, BPFVM_MAP_PERCPU_ARRAY, 4, 40000, 4, 0, &m), -E2BIG);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 0, &m), 0);
+	CHECK(bpfvm_map_id(m) >= 1);
+	CHECK(bpfvm_vm_map_by_id(vm, bpfvm_map_id(m)) == m);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(array_update_flags_and_errnos)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 0, &m), 0);
+	uint32_t k = 2;
+	uint64_t v = 0x1122334455667788ull, out = 1;
+	CHECK_EQ(bpfvm_map_lookup(m, &k, &out), 0);
+	CHECK_EQ(out, 0); /* elements exist, zeroed */
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST), -EEXIST);
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_EXIST), 0);
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, 3), -EINVAL);
+	CHECK_EQ(bpfvm_map_lookup(m, &k, &out), 0);
+	CHECK_EQ(out, v);
+	k = 4;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), -E2BIG);
+	CHECK_EQ(bpfvm_map_lookup(m, &k, &out), -ENOENT);
+	CHECK_EQ(bpfvm_map_delete(m, &k), -EINVAL);
+	k = 0;
+	CHECK_EQ(bpfvm_map_delete(m, &k), -EINVAL);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(m, &k, &out), -ENOTSUPP);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(array_get_next_key_restarts_out_of_range)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 4, 3, 0, &m), 0);
+	uint32_t k, next;
+	CHECK_EQ(bpfvm_map_get_next_key(m, NULL, &next), 0);
+	CHECK_EQ(next, 0);
+	k = 1;
+	CHECK_EQ(bpfvm_map_get_next_key(m, &k, &next), 0);
+	CHECK_EQ(next, 2);
+	k = 2;
+	CHECK_EQ(bpfvm_map_get_next_key(m, &k, &next), -ENOENT);
+	k = 99;
+	CHECK_EQ(bpfvm_map_get_next_key(m, &k, &next), 0);
+	CHECK_EQ(next, 0);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(hash_flags_errnos_and_full_map)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_HASH, 0, 8, 4, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_LRU_HASH, 4, 8, 4, 1u << 0, &m), -ENOTSUPP);
+	CHECK_EQ(create(vm, BPFVM_MAP_HASH, 4, 8, 2, 0, &m), 0);
+	uint32_t k = 7;
+	uint64_t v = 1, out = 0;
+	CHECK_EQ(bpfvm_map_lookup(m, &k, &out), -ENOENT);
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_EXIST), -ENOENT);
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST), 0);
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_NOEXIST), -EEXIST);
+	v = 2;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_EXIST), 0);
+	CHECK_EQ(bpfvm_map_lookup(m, &k, &out), 0);
+	CHECK_EQ(out, 2);
+	k = 8;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), 0);
+	k = 9;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), -E2BIG);
+	k = 8;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), 0); /* replacing works when full */
+	CHECK_EQ(bpfvm_map_lookup_and_delete(m, &k, &out), 0);
+	CHECK_EQ(out, 2);
+	CHECK_EQ(bpfvm_map_delete(m, &k), -ENOENT);
+	k = 9;
+	CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), 0);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(hash_get_next_key_visits_all_and_restarts_on_missing_key)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_HASH, 4, 4, 100, 0, &m), 0);
+	for (uint32_t k = 0; k < 50; k++)
+		CHECK_EQ(bpfvm_map_update(m, &k, &k, BPFVM_ANY), 0);
+	int seen[50] = {0}, count = 0;
+	uint32_t key, next, first;
+	int rc = bpfvm_map_get_next_key(m, NULL, &next);
+	first = next;
+	while (rc == 0) {
+		CHECK(next < 50);
+		if (next < 50)
+			seen[next]++;
+		count++;
+		key = next;
+		rc = bpfvm_map_get_next_key(m, &key, &next);
+	}
+	CHECK_EQ(rc, -ENOENT);
+	CHECK_EQ(count, 50);
+	for (int i = 0; i < 50; i++)
+		CHECK_EQ(seen[i], 1);
+	key = 1000; /* missing: restart from the first */
+	CHECK_EQ(bpfvm_map_get_next_key(m, &key, &next), 0);
+	CHECK_EQ(next, first);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(percpu_maps_use_host_layout_of_all_cpus)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *a, *h;
+	CHECK_EQ(create(vm, BPFVM_MAP_PERCPU_ARRAY, 4, 4, 2, 0, &a), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_PERCPU_HASH, 4, 4, 2, 0, &h), 0);
+	/* value_size 4 is rounded up to 8 per CPU in the host layout. */
+	uint64_t in[BPFVM_NR_CPUS], out[BPFVM_NR_CPUS];
+	for (int c = 0; c < BPFVM_NR_CPUS; c++)
+		in[c] = 0xdead000000000000ull | (uint64_t)(c + 1);
+	uint32_t k = 1;
+	CHECK_EQ(bpfvm_map_update(a, &k, in, BPFVM_ANY), 0);
+	CHECK_EQ(bpfvm_map_update(h, &k, in, BPFVM_ANY), 0);
+	CHECK_EQ(bpfvm_map_lookup(a, &k, out), 0);
+	for (int c = 0; c < BPFVM_NR_CPUS; c++)
+		CHECK_EQ(out[c], (uint64_t)(c + 1)); /* padding bytes read as zero */
+	CHECK_EQ(bpfvm_map_lookup(h, &k, out), 0);
+	for (int c = 0; c < BPFVM_NR_CPUS; c++)
+		CHECK_EQ(out[c], (uint64_t)(c + 1));
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(lru_hash_evicts_instead_of_failing)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_LRU_HASH, 4, 8, 8, 0, &m), 0);
+	for (uint32_t k = 0; k < 100; k++) {
+		uint64_t v = k;
+		CHECK_EQ(bpfvm_map_update(m, &k, &v, BPFVM_ANY), 0);
+	}
+	int count = 0;
+	uint32_t key, next;
+	int rc = bpfvm_map_get_next_key(m, NULL, &next);
+	while (rc == 0) {
+		count++;
+		key = next;
+		rc = bpfvm_map_get_next_key(m, &key, &next);
+	}
+	CHECK_EQ(count, 8);
+	/* The most recent insert survives. */
+	uint64_t out;
+	key = 99;
+	CHECK_EQ(bpfvm_map_lookup(m, &key, &out), 0);
+	CHECK_EQ(out, 99);
+	key = 99;
+	uint64_t v = 1;
+	CHECK_EQ(bpfvm_map_update(m, &key, &v, BPFVM_NOEXIST), -EEXIST);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(queue_and_stack_order_overwrite_and_errnos)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *q, *s;
+	CHECK_EQ(create(vm, BPFVM_MAP_QUEUE, 4, 4, 2, 0, &q), -EINVAL); /* key_size must be 0 */
+	CHECK_EQ(create(vm, BPFVM_MAP_QUEUE, 0, 4, 2, 0, &q), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_STACK, 0, 4, 2, 0, &s), 0);
+	uint32_t v, out;
+	CHECK_EQ(bpfvm_map_lookup(q, NULL, &out), -ENOENT);
+	for (v = 1; v <= 2; v++) {
+		CHECK_EQ(bpfvm_map_update(q, NULL, &v, BPFVM_ANY), 0);
+		CHECK_EQ(bpfvm_map_update(s, NULL, &v, BPFVM_ANY), 0);
+	}
+	v = 3;
+	CHECK_EQ(bpfvm_map_update(q, NULL, &v, BPFVM_ANY), -E2BIG);
+	CHECK_EQ(bpfvm_map_update(q, NULL, &v, BPFVM_NOEXIST), -EINVAL);
+	CHECK_EQ(bpfvm_map_update(q, NULL, &v, BPFVM_EXIST), 0); /* drops the oldest (1) */
+	CHECK_EQ(bpfvm_map_lookup(q, NULL, &out), 0);
+	CHECK_EQ(out, 2);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(q, NULL, &out), 0);
+	CHECK_EQ(out, 2);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(q, NULL, &out), 0);
+	CHECK_EQ(out, 3);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(q, NULL, &out), -ENOENT);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(s, NULL, &out), 0);
+	CHECK_EQ(out, 2); /* stack: newest first */
+	CHECK_EQ(bpfvm_map_delete(s, NULL), -EINVAL);
+	bpfvm_vm_destroy(vm);
+}
+
+static void lpm_key(uint8_t key[8], uint32_t plen, uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	memcpy(key, &plen, 4);
+	key[4] = a, key[5] = b, key[6] = c, key[7] = d;
+}
+
+TEST(lpm_trie_longest_prefix_match)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_LPM_TRIE, 8, 4, 8, 0, &m), -EINVAL); /* needs NO_PREALLOC */
+	CHECK_EQ(create(vm, BPFVM_MAP_LPM_TRIE, 8, 4, 3, 1u << 0, &m), 0);
+	uint8_t k[8];
+	uint32_t v, out;
+	lpm_key(k, 8, 10, 0, 0, 0), v = 8;
+	CHECK_EQ(bpfvm_map_update(m, k, &v, BPFVM_ANY), 0);
+	lpm_key(k, 16, 10, 1, 0, 0), v = 16;
+	CHECK_EQ(bpfvm_map_update(m, k, &v, BPFVM_ANY), 0);
+	lpm_key(k, 24, 10, 1, 2, 0), v = 24;
+	CHECK_EQ(bpfvm_map_update(m, k, &v, BPFVM_ANY), 0);
+	lpm_key(k, 32, 10, 1, 2, 3), v = 32;
+	CHECK_EQ(bpfvm_map_update(m, k, &v, BPFVM_ANY), -ENOSPC);
+	CHECK_EQ(bpfvm_map_update(m, k, &v, 4), -EINVAL);
+	lpm_key(k, 33, 10, 1, 2, 3);
+	CHECK_EQ(bpfvm_map_update(m, k, &v, BPFVM_ANY), -EINVAL);
+	lpm_key(k, 32, 10, 1, 2, 3);
+	CHECK_EQ(bpfvm_map_lookup(m, k, &out), 0);
+	CHECK_EQ(out, 24);
+	lpm_key(k, 32, 10, 1, 9, 9);
+	CHECK_EQ(bpfvm_map_lookup(m, k, &out), 0);
+	CHECK_EQ(out, 16);
+	lpm_key(k, 12, 10, 1, 2, 3); /* the key's prefixlen limits the match */
+	CHECK_EQ(bpfvm_map_lookup(m, k, &out), 0);
+	CHECK_EQ(out, 8);
+	lpm_key(k, 32, 11, 0, 0, 0);
+	CHECK_EQ(bpfvm_map_lookup(m, k, &out), -ENOENT);
+	lpm_key(k, 16, 10, 1, 77, 77); /* bits past the prefix do not matter */
+	CHECK_EQ(bpfvm_map_delete(m, k), 0);
+	CHECK_EQ(bpfvm_map_delete(m, k), -ENOENT);
+	lpm_key(k, 32, 10, 1, 9, 9);
+	CHECK_EQ(bpfvm_map_lookup(m, k, &out), 0);
+	CHECK_EQ(out, 8);
+	/* Post-order: the /24 comes before the /8 it extends. */
+	uint8_t next[8];
+	CHECK_EQ(bpfvm_map_get_next_key(m, NULL, next), 0);
+	CHECK_EQ(next[0], 24);
+	CHECK_EQ(bpfvm_map_get_next_key(m, next, next), 0);
+	CHECK_EQ(next[0], 8);
+	CHECK_EQ(bpfvm_map_get_next_key(m, next, next), -ENOENT);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(ringbuf_create_validation)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_RINGBUF, 0, 0, 4096 * 3, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_RINGBUF, 0, 0, 2048, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_RINGBUF, 4, 0, 4096, 0, &m), -EINVAL);
+	CHECK_EQ(create(vm, BPFVM_MAP_RINGBUF, 0, 0, 4096 * 4, 0, &m), 0);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(array_of_maps_checks_inner_shape_and_keeps_inner_alive)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *tmpl, *inner, *wrong, *outer;
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 0, &tmpl), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 0, &inner), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 16, 4, 0, &wrong), 0);
+	struct bpfvm_map_def def = {.type = BPFVM_MAP_ARRAY_OF_MAPS, .key_size = 4, .value_size = 4,
+				    .max_entries = 2, .inner = tmpl};
+	CHECK_EQ(bpfvm_map_create(vm, &def, &outer), 0);
+	uint32_t k = 0, id = bpfvm_map_id(wrong), out;
+	CHECK_EQ(bpfvm_map_update(outer, &k, &id, BPFVM_ANY), -EINVAL);
+	id = 9999;
+	CHECK_EQ(bpfvm_map_update(outer, &k, &id, BPFVM_ANY), -EBADF);
+	id = bpfvm_map_id(inner);
+	CHECK_EQ(bpfvm_map_update(outer, &k, &id, BPFVM_ANY), 0);
+	CHECK_EQ(bpfvm_map_lookup(outer, &k, &out), 0);
+	CHECK_EQ(out, id);
+	k = 1;
+	CHECK_EQ(bpfvm_map_lookup(outer, &k, &out), -ENOENT);
+	bpfvm_map_destroy(inner); /* the outer map still references it */
+	CHECK(bpfvm_vm_map_by_id(vm, id) == inner);
+	k = 0;
+	CHECK_EQ(bpfvm_map_delete(outer, &k), 0);
+	CHECK_EQ(bpfvm_map_delete(outer, &k), -ENOENT);
+	bpfvm_vm_destroy(vm);
+}
