@@ -222,6 +222,12 @@ static int parse_values_member(struct btf_map_parse *p, const struct btf_type *s
 	if (!p->m)
 		return obj_error(p->obj, -EINVAL, "section .maps: map '%s': nested map-in-map is not "
 				 "supported", p->map);
+	/* Slots hold ids: libbpf makes the value 4 bytes. */
+	if (p->def->value_size && p->def->value_size != 4)
+		return obj_error(p->obj, -EINVAL, "section .maps: map '%s': value size %u conflicts "
+				 "with __array(values, ...), whose values are 4-byte ids", p->map,
+				 p->def->value_size);
+	p->def->value_size = 4;
 	p->m->has_values = 1;
 	p->m->values_off = btf_member_bit_offset(st, (uint32_t)i) / 8;
 	p->m->values_are_progs = btf_is_func_proto(elem);

@@ -305,9 +305,9 @@ TEST(btf_defined_maps_with_types_flags_inner_maps_and_static_values)
 	check_def(map_named(obj, "pairs"), BPF_MAP_TYPE_HASH, 4, 16, 64, BPF_F_NO_PREALLOC);
 	check_def(map_named(obj, "sized"), BPF_MAP_TYPE_ARRAY, 4, 12, 3, 0);
 	check_def(map_named(obj, "inner_a"), BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0);
-	check_def(map_named(obj, "outer"), BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 0, 4, 0);
+	check_def(map_named(obj, "outer"), BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 4, 0);
 	check_def(map_named(obj, "outer.inner"), BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0);
-	check_def(map_named(obj, "jumps"), BPF_MAP_TYPE_PROG_ARRAY, 4, 0, 3, 0);
+	check_def(map_named(obj, "jumps"), BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 3, 0);
 	struct bpfvm_object_map *outer = map_named(obj, "outer"), *jumps = map_named(obj, "jumps");
 	uint32_t slot;
 	CHECK_EQ(bpfvm_object_map_init_count(outer), 2);

@@ -1,0 +1,265 @@
+/* Creating an object's maps, loading its programs and running them:
+ * subprograms, maps, global data set by the host, static PROG_ARRAY and
+ * map-in-map values, and the seed examples (hello world, tail calls). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/object.h"
+#include "bpfvm/testrun.h"
+#include "loader/objtest.h"
+
+static struct bpfvm_object *open_prog(const char *name)
+{
+	char path[600];
+	struct bpfvm_object *obj = NULL;
+	struct bpfvm_vm *vm;
+	if (!objtest_compile(name, path, sizeof(path)))
+		return NULL;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	int rc = bpfvm_object_open_file(vm, path, NULL, &obj);
+	if (rc) {
+		harness_fail(__FILE__, __LINE__, "open %s: %d %s", name, rc, bpfvm_vm_last_error(vm));
+		bpfvm_vm_destroy(vm);
+	}
+	return obj;
+}
+
+static void close_obj(struct bpfvm_object *obj)
+{
+	struct bpfvm_vm *vm = bpfvm_object_vm(obj);
+	bpfvm_object_close(obj);
+	bpfvm_vm_destroy(vm);
+}
+
+#define OPEN(var, name)                                                         \
+	if (system("command -v clang >/dev/null 2>&1") != 0)                    \
+		SKIP("clang is not installed");                                 \
+	struct bpfvm_object *var = open_prog(name);                             \
+	if (!var)                                                               \
+		return
+
+static const struct bpfvm_prog_opts checked = {.safety = BPFVM_SAFETY_CHECKED,
+						.engine = BPFVM_ENGINE_INTERP};
+
+static int load_verified_or_checked(struct bpfvm_object_prog *p, int *verified);
+
+/* Load a program as RAW (verified, or with run-time checks when the
+ * verifier is not built in) and run it on an 8-byte context; returns r0,
+ * or a sentinel on failure. */
+static int64_t load_and_run(struct bpfvm_object *obj, const char *name, uint32_t ctx_word)
+{
+	struct bpfvm_object_prog *p = bpfvm_object_find_prog(obj, name);
+	if (!p) {
+		harness_fail(__FILE__, __LINE__, "no program %s", name);
+		return -1000;
+	}
+	if (!bpfvm_object_prog_handle(p)) {
+		int verified;
+		bpfvm_object_prog_set_type(p, BPFVM_PROG_RAW);
+		int rc = load_verified_or_checked(p, &verified);
+		if (rc) {
+			harness_fail(__FILE__, __LINE__, "load %s: %d %s", name, rc,
+				     bpfvm_vm_last_error(bpfvm_object_vm(obj)));
+			return -1001;
+		}
+	}
+	uint64_t ctx = ctx_word;
+	struct bpfvm_run run = {.ctx = &ctx, .ctx_size = sizeof(ctx), .engine = BPFVM_ENGINE_INTERP};
+	int rc = bpfvm_prog_run(bpfvm_object_prog_handle(p), &run);
+	if (rc) {
+		harness_fail(__FILE__, __LINE__, "run %s: %d %s", name, rc, run.error);
+		return -1002;
+	}
+	return (int32_t)run.retval;
+}
+
+TEST(linked_subprograms_run_in_every_caller)
+{
+	OPEN(obj, "sections");
+	CHECK_EQ(load_and_run(obj, "calc_a", 0), 9 + 4 + 8);
+	CHECK_EQ(load_and_run(obj, "calc_b", 0), 16 + 1);
+	CHECK_EQ(load_and_run(obj, "static_prog", 0), 7);
+	CHECK_EQ(load_and_run(obj, "loop_prog", 0), 5); /* bpf_loop with a callback address */
+	close_obj(obj);
+}
+
+TEST(legacy_maps_are_created_and_shared_with_the_host)
+{
+	OPEN(obj, "legacy_maps");
+	CHECK_EQ(load_and_run(obj, "count_prog", 0), 1);
+	CHECK_EQ(load_and_run(obj, "count_prog", 0), 2);
+	struct bpfvm_map *counters = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "counters"));
+	struct bpfvm_map *table = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "table"));
+	CHECK(counters && table);
+	if (!counters || !table) {
+		close_obj(obj);
+		return;
+	}
+	uint32_t key = 1, k7 = 7, v32 = 0;
+	uint64_t v = 0;
+	CHECK_EQ(bpfvm_map_lookup(counters, &key, &v), 0);
+	CHECK_EQ(v, 2);
+	CHECK_EQ(bpfvm_map_lookup(table, &k7, &v32), 0);
+	CHECK_EQ(v32, 70);
+	close_obj(obj);
+}
+
+TEST(legacy_map_in_map_gets_its_inner_template)
+{
+	OPEN(obj, "legacy28");
+	CHECK_EQ(bpfvm_object_create_maps(obj), 0);
+	struct bpfvm_map *outer = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "outer"));
+	CHECK(outer && bpfvm_map_def(outer)->inner != NULL);
+	CHECK_EQ(load_and_run(obj, "prog", 0), 2); /* outer[0] empty, plain[0] present */
+	close_obj(obj);
+}
+
+TEST(global_data_is_read_and_set_by_the_host)
+{
+	OPEN(obj, "globals");
+	struct bpfvm_object_map *ro = bpfvm_object_find_map(obj, ".rodata");
+	/* Before the maps exist: change the initial value of a const volatile. */
+	*(int *)bpfvm_object_map_data(ro, NULL) = 200;
+	CHECK_EQ(load_and_run(obj, "use_globals", 0), 5 + 3 + 100);
+	int *bss_hits = bpfvm_object_map_data(bpfvm_object_find_map(obj, ".bss"), NULL);
+	int *data = bpfvm_object_map_data(bpfvm_object_find_map(obj, ".data"), NULL);
+	CHECK(bss_hits && data);
+	if (!bss_hits || !data) {
+		close_obj(obj);
+		return;
+	}
+	CHECK_EQ(*bss_hits, 1);
+	CHECK_EQ(data[0], 8); /* counter after the run */
+	/* After creation: the memory is the live map value. */
+	data[0] = 150;
+	CHECK_EQ(load_and_run(obj, "use_globals", 0), 150 + 4 + 100);
+	data[0] = 300; /* over the limit of 200 */
+	CHECK_EQ(load_and_run(obj, "use_globals", 0), -1);
+	CHECK_EQ(*bss_hits, 3);
+	close_obj(obj);
+}
+
+TEST(static_prog_array_values_make_tail_calls_work_without_host_code)
+{
+	OPEN(obj, "btf_maps");
+	CHECK_EQ(load_and_run(obj, "entry_prog", 1), 11);
+	/* prog_one and prog_two were loaded to fill the slots. */
+	CHECK(bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "prog_one")) != NULL);
+	CHECK(bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "prog_two")) != NULL);
+	close_obj(obj);
+}
+
+TEST(static_map_in_map_values_hold_the_inner_maps)
+{
+	OPEN(obj, "btf_maps");
+	CHECK_EQ(bpfvm_object_create_maps(obj), 0);
+	struct bpfvm_map *inner_b = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "inner_b"));
+	struct bpfvm_map *pairs = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "pairs"));
+	uint32_t zero = 0, five = 5;
+	uint64_t pair[2] = {1, 2};
+	CHECK(inner_b && pairs);
+	if (!inner_b || !pairs) {
+		close_obj(obj);
+		return;
+	}
+	CHECK_EQ(bpfvm_map_update(inner_b, &zero, &five, BPFVM_ANY), 0);
+	CHECK_EQ(load_and_run(obj, "read_inner", 0), 5);
+	CHECK_EQ(bpfvm_map_update(pairs, &zero, pair, BPFVM_ANY), 0);
+	CHECK_EQ(load_and_run(obj, "read_inner", 0), 1005);
+	close_obj(obj);
+}
+
+TEST(iproute2_id_slot_sections_fill_the_prog_array)
+{
+	OPEN(obj, "iproute2");
+	CHECK_EQ(load_and_run(obj, "entry_prog", 0), 42);
+	close_obj(obj);
+}
+
+static void capture(void *user, const char *text, size_t len)
+{
+	char *buf = user;
+	size_t have = strlen(buf);
+	if (have + len < 256) {
+		memcpy(buf + have, text, len);
+		buf[have + len] = 0;
+	}
+}
+
+static int load_verified_or_checked(struct bpfvm_object_prog *p, int *verified)
+{
+	struct bpfvm_prog_opts o = {.safety = BPFVM_SAFETY_VERIFIED, .engine = BPFVM_ENGINE_INTERP};
+	int rc = bpfvm_object_prog_load(p, &o);
+	*verified = rc != -ENOTSUP;
+	if (rc == -ENOTSUP)
+		rc = bpfvm_object_prog_load(p, &checked);
+	return rc;
+}
+
+TEST(seed_hello_world_prints_through_trace_printk)
+{
+	OPEN(obj, "hello");
+	char out[256] = "";
+	bpfvm_vm_set_print(bpfvm_object_vm(obj), capture, out);
+	struct bpfvm_object_prog *p = bpfvm_object_find_prog(obj, "hello");
+	CHECK_EQ(bpfvm_object_prog_type(p), BPFVM_PROG_TRACEPOINT);
+	int verified;
+	int rc = load_verified_or_checked(p, &verified);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "load: %s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
+	if (!rc) {
+		uint8_t record[64] = {0};
+		struct bpfvm_test_run_opts t = {.ctx_in = record, .ctx_size_in = sizeof(record)};
+		rc = bpfvm_prog_test_run(bpfvm_object_prog_handle(p), &t);
+		if (rc)
+			harness_fail(__FILE__, __LINE__, "run: %s", t.error);
+		CHECK_EQ(t.retval, 0);
+		CHECK_CONTAINS(out, "Hello, World!");
+	}
+	close_obj(obj);
+}
+
+TEST(seed_tail_call_passes_a_value_through_a_percpu_array)
+{
+	OPEN(obj, "tailcall");
+	struct bpfvm_object_prog *first = bpfvm_object_find_prog(obj, "first");
+	int verified;
+	int rc = load_verified_or_checked(first, &verified);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "load: %s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
+	if (!rc) {
+		uint8_t pkt[64] = {0};
+		struct bpfvm_test_run_opts t = {.data_in = pkt, .data_size_in = sizeof(pkt)};
+		rc = bpfvm_prog_test_run(bpfvm_object_prog_handle(first), &t);
+		if (rc)
+			harness_fail(__FILE__, __LINE__, "run: %s", t.error);
+		CHECK_EQ(t.retval, 2); /* XDP_PASS: second saw 0x1234 */
+		uint64_t percpu[BPFVM_NR_CPUS];
+		uint32_t zero = 0;
+		CHECK_EQ(bpfvm_map_lookup(bpfvm_object_map_handle(bpfvm_object_find_map(obj, "scratch")),
+					  &zero, percpu), 0);
+		CHECK_EQ(percpu[0], 0x1234);
+	}
+	close_obj(obj);
+}
+
+TEST(seed_tail_call_through_r9_is_rejected_in_the_callee)
+{
+	OPEN(obj, "tailcall_r9");
+	struct bpfvm_object_prog *first = bpfvm_object_find_prog(obj, "first");
+	struct bpfvm_prog_opts o = {.safety = BPFVM_SAFETY_VERIFIED};
+	int rc = bpfvm_object_prog_load(first, &o);
+	const char *msg = bpfvm_vm_last_error(bpfvm_object_vm(obj));
+	if (rc == -ENOTSUP && strstr(msg, "verifier is not built")) {
+		close_obj(obj);
+		SKIP("the verifier is not built into this library yet");
+	}
+	CHECK_EQ(rc, -EACCES);
+	CHECK_CONTAINS(msg, "R9 !read_ok");
+	CHECK_CONTAINS(msg, "prog 'second'");
+	/* The caller itself verified; the callee did not. */
+	CHECK(bpfvm_object_prog_handle(first) != NULL);
+	CHECK(bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "second")) == NULL);
+	close_obj(obj);
+}
