@@ -13,12 +13,6 @@
 #pragma weak bpfvm__jit_prepare
 #pragma weak bpfvm__jit_release
 #pragma weak bpfvm__jit_run
-#pragma weak bpfvm__map_get
-#pragma weak bpfvm__map_put
-#pragma weak bpfvm__map_direct_value_addr
-#pragma weak bpfvm__prog_arrays_forget
-#pragma weak bpfvm__rcu_read_lock
-#pragma weak bpfvm__rcu_read_unlock
 
 static int jit_available(void)
 {

@@ -7,9 +7,6 @@
 
 #include "core/internal.h"
 
-/* Linked in as the maps and helpers components land (see prog.c). */
-#pragma weak bpfvm__helpers_register_std
-#pragma weak bpfvm_map_destroy
 
 static void print_to_stderr(void *user, const char *text, size_t len)
 {
