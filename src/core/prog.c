@@ -52,8 +52,7 @@ static int resolve_slots(struct bpfvm_prog *prog, char *err, size_t errlen)
 						 pc, (uint32_t)d.imm, prog->nmaps);
 					return -EINVAL;
 				}
-				if (!bpfvm__map_direct_value_addr ||
-				    bpfvm__map_direct_value_addr(prog->maps[(uint32_t)d.imm],
+				if (bpfvm__map_direct_value_addr(prog->maps[(uint32_t)d.imm],
 								 (uint32_t)d.imm2, &prog->lddw_value[pc])) {
 					snprintf(err, errlen, "insn %zu: map %u has no direct value access at offset %d",
 						 pc, (uint32_t)d.imm, d.imm2);
@@ -126,8 +125,7 @@ int bpfvm_prog_load(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t 
 	memcpy(prog->insns, insns, n * sizeof(*insns));
 	for (size_t i = 0; i < opts->nmaps; i++) {
 		prog->maps[i] = opts->maps[i];
-		if (bpfvm__map_get)
-			bpfvm__map_get(prog->maps[i]);
+		bpfvm__map_get(prog->maps[i]);
 	}
 	prog->nmaps = opts->nmaps;
 
@@ -175,15 +173,14 @@ void bpfvm_prog_destroy(struct bpfvm_prog *prog)
 		return;
 	if (prog->id) {
 		bpfvm__vm_remove_prog(prog->vm, prog->id);
-		if (bpfvm__prog_arrays_forget)
-			bpfvm__prog_arrays_forget(prog->vm, prog);
+		bpfvm__prog_arrays_forget(prog->vm, prog);
 	}
 	if (prog->jit && bpfvm__jit_release)
 		bpfvm__jit_release(prog);
 	if (prog->interp)
 		bpfvm__interp_release(prog);
 	for (size_t i = 0; i < prog->nmaps; i++)
-		if (prog->maps[i] && bpfvm__map_put)
+		if (prog->maps[i])
 			bpfvm__map_put(prog->maps[i]);
 	free(prog->maps);
 	free(prog->insns);
@@ -219,8 +216,6 @@ static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run);
 /* The whole run is a read-side section of the VM's map memory. */
 int bpfvm_prog_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
-	if (!bpfvm__rcu_read_lock)
-		return run_engine(prog, run);
 	uint64_t token = bpfvm__rcu_read_lock(prog->vm);
 	int rc = run_engine(prog, run);
 	bpfvm__rcu_read_unlock(prog->vm, token);

@@ -7,7 +7,6 @@
 
 #include "core/internal.h"
 
-
 static void print_to_stderr(void *user, const char *text, size_t len)
 {
 	(void)user;
@@ -21,7 +20,7 @@ int bpfvm_vm_create(struct bpfvm_vm **out)
 		return -ENOMEM;
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->print = print_to_stderr;
-	int rc = bpfvm__helpers_register_std ? bpfvm__helpers_register_std(vm) : 0;
+	int rc = bpfvm__helpers_register_std(vm);
 	if (!rc)
 		rc = bpfvm__packet_helpers_register(vm);
 	if (rc) {
@@ -41,7 +40,7 @@ void bpfvm_vm_destroy(struct bpfvm_vm *vm)
 		if (vm->progs[i])
 			bpfvm_prog_destroy(vm->progs[i]);
 	for (size_t i = 0; i < vm->nmaps; i++)
-		if (vm->maps[i] && bpfvm_map_destroy)
+		if (vm->maps[i])
 			bpfvm_map_destroy(vm->maps[i]);
 	free(vm->progs);
 	free(vm->maps);

@@ -347,8 +347,12 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		st.loop = interp_loop_checked;
 	else
 		st.loop = interp_loop_verified;
-	if (st.cc.checked)
+	if (st.cc.checked) {
 		allow_map_values(&st, prog);
+		/* Helpers check the pointers a checked program passes against
+		 * the regions: the stack frames are the run's own memory. */
+		bpfvm_call_allow_region(&st.cc, st.stack, sizeof(st.stack), 1);
+	}
 	memset(st.stack[0], 0, BPFVM_STACK_SIZE);
 
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
