@@ -55,6 +55,14 @@ const char *bpfvm_object_license(const struct bpfvm_object *obj);
 uint32_t bpfvm_object_kern_version(const struct bpfvm_object *obj);
 struct bpfvm_vm *bpfvm_object_vm(const struct bpfvm_object *obj);
 
+/* Every ELF section of the object, for listings: its name, size in bytes
+ * and what bpfvm made of it ("code", "maps", "btf-maps", "data", "btf",
+ * "btf.ext", "license", "version", "reloc", "symtab", "strtab", "debug",
+ * "other"). Returns NULL past the last. */
+size_t bpfvm_object_section_count(const struct bpfvm_object *obj);
+const char *bpfvm_object_section(const struct bpfvm_object *obj, size_t i, uint64_t *size,
+				 const char **kind);
+
 /* ---- programs ------------------------------------------------------------ */
 
 size_t bpfvm_object_prog_count(const struct bpfvm_object *obj);

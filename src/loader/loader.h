@@ -118,6 +118,11 @@ struct bpfvm_object_map {
 	int creating;
 };
 
+struct obj_section_info {
+	const char *name, *kind;
+	uint64_t size;
+};
+
 struct bpfvm_object {
 	struct bpfvm_vm *vm;
 	char *name;
@@ -140,6 +145,8 @@ struct bpfvm_object {
 	struct bpfvm_map **map_handles; /* nmaps entries once created */
 	int maps_created;
 	struct btf *btf;
+	struct obj_section_info *sections; /* every ELF section, for listings */
+	size_t nsections;
 	/* Set while opening only. */
 	Elf *elf;
 	size_t maps_shndx;    /* ".maps", 0 if none */

@@ -400,10 +400,59 @@ static int collect_iproute2_tail_calls(struct bpfvm_object *obj)
 	return 0;
 }
 
+static const char *section_kind(const char *name, const GElf_Shdr *shdr)
+{
+	if (shdr->sh_type == SHT_REL || shdr->sh_type == SHT_RELA)
+		return "reloc";
+	if (shdr->sh_type == SHT_SYMTAB)
+		return "symtab";
+	if (shdr->sh_type == SHT_STRTAB)
+		return "strtab";
+	if ((shdr->sh_flags & SHF_EXECINSTR) && shdr->sh_type == SHT_PROGBITS)
+		return "code";
+	if (!strcmp(name, ".maps"))
+		return "btf-maps";
+	if (!strcmp(name, "maps") || has_prefix(name, "maps/"))
+		return "maps";
+	if (!strcmp(name, ".BTF"))
+		return "btf";
+	if (!strcmp(name, ".BTF.ext"))
+		return "btf.ext";
+	if (!strcmp(name, "license") || !strcmp(name, "version"))
+		return name;
+	if (is_section_family(name, ".data") || is_section_family(name, ".rodata") ||
+	    is_section_family(name, ".bss"))
+		return "data";
+	if (has_prefix(name, ".debug") || has_prefix(name, ".llvm"))
+		return "debug";
+	return "other";
+}
+
+static int list_sections(struct bpfvm_object *obj)
+{
+	obj->sections = calloc(obj->nshndx ? obj->nshndx : 1, sizeof(*obj->sections));
+	if (!obj->sections)
+		return obj_error(obj, -ENOMEM, "out of memory");
+	for (size_t i = 1; i < obj->nshndx; i++) {
+		GElf_Shdr shdr;
+		Elf_Scn *scn = elf_getscn(obj->elf, i);
+		if (!scn || !gelf_getshdr(scn, &shdr))
+			return obj_error(obj, -EINVAL, "section %zu: corrupt header", i);
+		const char *name = obj_strdup(obj, obj_sec_name(obj, i));
+		if (!name)
+			return obj_error(obj, -ENOMEM, "out of memory");
+		obj->sections[obj->nsections++] =
+			(struct obj_section_info){name, section_kind(name, &shdr), shdr.sh_size};
+	}
+	return 0;
+}
+
 static int open_elf(struct bpfvm_object *obj, const struct bpfvm_object_opts *opts)
 {
 	size_t btf = 0, btf_ext = 0;
 	int rc = read_header(obj);
+	if (!rc)
+		rc = list_sections(obj);
 	if (!rc)
 		rc = read_symbols(obj);
 	if (!rc)
@@ -527,6 +576,7 @@ void bpfvm_object_close(struct bpfvm_object *obj)
 	free(obj->funcs);
 	free(obj->syms);
 	free(obj->sec_of_shndx);
+	free(obj->sections);
 	btf__free(obj->btf);
 	for (size_t i = 0; i < obj->nstrings; i++)
 		free(obj->strings[i]);
@@ -555,6 +605,23 @@ uint32_t bpfvm_object_kern_version(const struct bpfvm_object *obj)
 struct bpfvm_vm *bpfvm_object_vm(const struct bpfvm_object *obj)
 {
 	return obj->vm;
+}
+
+size_t bpfvm_object_section_count(const struct bpfvm_object *obj)
+{
+	return obj->nsections;
+}
+
+const char *bpfvm_object_section(const struct bpfvm_object *obj, size_t i, uint64_t *size,
+				 const char **kind)
+{
+	if (i >= obj->nsections)
+		return NULL;
+	if (size)
+		*size = obj->sections[i].size;
+	if (kind)
+		*kind = obj->sections[i].kind;
+	return obj->sections[i].name;
 }
 
 size_t bpfvm_object_prog_count(const struct bpfvm_object *obj)

@@ -10,6 +10,7 @@ extern const struct cli_cmd cli_cmd_asm;
 extern const struct cli_cmd cli_cmd_disasm;
 extern const struct cli_cmd cli_cmd_disasm;
 extern const struct cli_cmd cli_cmd_filter;
+extern const struct cli_cmd cli_cmd_objdump;
 extern const struct cli_cmd cli_cmd_run;
 
 static const struct cli_cmd *const commands[] = {
@@ -17,6 +18,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_disasm,
 	&cli_cmd_disasm,
 	&cli_cmd_filter,
+	&cli_cmd_objdump,
 	&cli_cmd_run,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
