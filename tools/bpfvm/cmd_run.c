@@ -11,6 +11,7 @@
 
 #include "bpfvm/bpfvm.h"
 #include "cli.h"
+#include "objfile.h"
 
 /* Programs run with run-time checks until the verifier is linked in; then
  * this becomes BPFVM_SAFETY_VERIFIED and --no-verify selects checked mode. */
@@ -26,6 +27,7 @@ struct run_cfg {
 	int trace;
 	enum bpfvm_engine engine;
 	enum bpfvm_safety safety;
+	struct cli_object_select sel; /* ELF objects: --prog, --section, --type */
 };
 
 struct run_option {
@@ -130,6 +132,24 @@ static int opt_syntax(struct run_cfg *cfg, const char *arg)
 	return 0;
 }
 
+static int opt_prog(struct run_cfg *cfg, const char *arg)
+{
+	cfg->sel.prog = arg;
+	return 0;
+}
+
+static int opt_section(struct run_cfg *cfg, const char *arg)
+{
+	cfg->sel.section = arg;
+	return 0;
+}
+
+static int opt_type(struct run_cfg *cfg, const char *arg)
+{
+	cfg->sel.type = arg;
+	return 0;
+}
+
 static const struct run_option run_options[] = {
 	{"--hex", "HEX", "the program as hex bytes (\"b7 00 00 00 2a 00 00 00 95 ...\") instead of FILE", opt_hex},
 	{"--mem", "HEX", "memory for the program: r1 points to it, r2 holds its length", opt_mem},
@@ -140,6 +160,9 @@ static const struct run_option run_options[] = {
 	{"--interp", NULL, "run with the interpreter", opt_interp},
 	{"--jit", NULL, "run with the JIT compiler", opt_jit},
 	{"--no-verify", NULL, "do not verify: run with run-time checks (bounds, budget)", opt_no_verify},
+	{"--prog", "NAME", "object file (.o): run the program (function) NAME", opt_prog},
+	{"--section", "SEC", "object file: run the first program of section SEC", opt_section},
+	{"--type", "TYPE", "object file: program type instead of the section's (xdp, tc, raw...)", opt_type},
 };
 #define NRUN_OPTIONS (sizeof(run_options) / sizeof(run_options[0]))
 
@@ -314,6 +337,14 @@ static int cmd_run(int argc, char **argv)
 		rc = CLI_USAGE;
 	}
 	if (rc) {
+		free(cfg.mem);
+		return rc;
+	}
+	if (!cfg.is_hex && cli_is_object_file(cfg.program)) {
+		/* ELF objects: the loader opens, links, loads and runs. */
+		struct bpfvm_prog_opts oopts = {.safety = cfg.safety, .engine = cfg.engine};
+		rc = cli_object_run("run", cfg.program, &cfg.sel, &oopts, cfg.mem, cfg.mem_len,
+				    cfg.repeat, cfg.trace);
 		free(cfg.mem);
 		return rc;
 	}

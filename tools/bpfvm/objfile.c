@@ -170,7 +170,7 @@ static void trace_with_source(void *user, const struct bpfvm_prog *prog, size_t 
 	if (t->pending)
 		print_traced(t, regs);
 	const char *line = line_of(t->obj, prog, pc);
-	if (line && line != t->shown) {
+	if (line && (!t->shown || strcmp(line, t->shown))) {
 		printf("%*s; %s\n", 2 * frame, "", line);
 		t->shown = line;
 	}
