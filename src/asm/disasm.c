@@ -10,6 +10,49 @@
 
 #include "asm/asm_internal.h"
 
+/* Fields (FLD_*) that a row's template prints. */
+static unsigned template_fields(const char *tpl)
+{
+	static const struct { char dir; unsigned fld; } map[] = {
+		{'d', FLD_DST}, {'D', FLD_DST}, {'s', FLD_SRC}, {'S', FLD_SRC},
+		{'i', FLD_IMM}, {'J', FLD_IMM}, {'o', FLD_OFF}, {'j', FLD_OFF},
+		{'n', FLD_IMM2}, {'I', FLD_IMM | FLD_IMM2},
+	};
+	unsigned shown = 0;
+	for (const char *p = tpl; p && *p; p++)
+		if (p[0] == '%' && p[1])
+			for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+				if (map[i].dir == p[1])
+					shown |= map[i].fld;
+	return shown;
+}
+
+/* A non-zero field that the text of the row would not show (so printing
+ * it would lose information), or NULL. Fields the row matches on are
+ * implied by the row itself. */
+static const char *hidden_field(const struct bpfvm_opinfo *row, const struct bpfvm_insn *insn,
+				int32_t imm2)
+{
+	unsigned shown = template_fields(row->llvm);
+	if (row->match == BPFVM_MATCH_OFF)
+		shown |= FLD_OFF;
+	else if (row->match == BPFVM_MATCH_IMM)
+		shown |= FLD_IMM;
+	else if (row->match == BPFVM_MATCH_SRC)
+		shown |= FLD_SRC;
+	if (insn->dst && !(shown & FLD_DST))
+		return "dst_reg";
+	if (insn->src && !(shown & FLD_SRC))
+		return "src_reg";
+	if (insn->off && !(shown & FLD_OFF))
+		return "off";
+	if (insn->imm && !(shown & FLD_IMM))
+		return "imm";
+	if (imm2 && !(shown & FLD_IMM2))
+		return "imm of the second slot";
+	return NULL;
+}
+
 /* Why the slot at pc cannot be printed as an instruction, or NULL. */
 static const char *invalid_reason(const struct bpfvm_insn *insns, size_t n, size_t pc,
 				  char *why, size_t cap)
@@ -45,6 +88,12 @@ static const char *invalid_reason(const struct bpfvm_insn *insns, size_t n, size
 			snprintf(why, cap, "invalid second slot of ld_imm64");
 			return why;
 		}
+	}
+	int32_t imm2 = (row->flags & BPFVM_F_WIDE) ? insns[pc + 1].imm : 0;
+	const char *field = hidden_field(row, insn, imm2);
+	if (field) {
+		snprintf(why, cap, "%s: %s must be zero", row->id, field);
+		return why;
 	}
 	return NULL;
 }
