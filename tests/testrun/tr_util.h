@@ -173,6 +173,15 @@ static inline void tr_check_same(const char *file, int line, enum bpfvm_prog_typ
 			harness_fail(file, line, "JIT and interpreter differ: rc %d/%d retval %u/%u (%s)",
 				     j.rc, res->rc, j.retval, res->retval, j.error);
 	}
+	/* Verified mode, when the verifier is built in and accepts the
+	 * program (rejections are the verifier tests' business). */
+	if (tr_bpfvm(type, insns, n, in, BPFVM_ENGINE_INTERP, BPFVM_SAFETY_VERIFIED, &j) == 0 ||
+	    !strstr(j.error, "load:")) {
+		if (j.rc != res->rc || j.retval != res->retval || j.data_size_out != res->data_size_out ||
+		    memcmp(j.data_out, res->data_out, sizeof(j.data_out)))
+			harness_fail(file, line, "verified and checked modes differ: rc %d/%d retval %u/%u (%s)",
+				     j.rc, res->rc, j.retval, res->retval, j.error);
+	}
 	int krc = tr_kernel(type, insns, n, in, &k);
 	if (krc == TR_NO_KERNEL)
 		return;
