@@ -112,7 +112,8 @@ static int read_line_info(struct bpfvm_object *obj, const uint8_t *ext, size_t s
 		p += (size_t)num * rec_size;
 	}
 	for (size_t i = 0; i < obj->nsecs; i++)
-		qsort(obj->secs[i].lines, obj->secs[i].nlines, sizeof(struct obj_line), line_cmp);
+		if (obj->secs[i].nlines)
+			qsort(obj->secs[i].lines, obj->secs[i].nlines, sizeof(struct obj_line), line_cmp);
 	return 0;
 }
 

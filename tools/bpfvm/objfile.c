@@ -45,6 +45,9 @@ int cli_parse_prog_type(const char *name, enum bpfvm_prog_type *type)
 int cli_object_open(const char *cmd, struct bpfvm_vm *vm, const char *path,
 		    struct bpfvm_object **out)
 {
+	/* One clear line per error: ours names the section; libbpf's own
+	 * warnings about malformed BTF would only repeat it. */
+	libbpf_set_print(NULL);
 	int rc = bpfvm_object_open_file(vm, path, NULL, out);
 	if (rc) {
 		cli_error(cmd, "%s", bpfvm_vm_last_error(vm));
