@@ -8,7 +8,6 @@
 
 /* Components are linked in as they land; until then the core reports an
  * honest "not available" instead of failing to link. */
-#pragma weak bpfvm__verify
 #pragma weak bpfvm__jit_supported
 #pragma weak bpfvm__jit_prepare
 #pragma weak bpfvm__jit_release
@@ -130,12 +129,6 @@ int bpfvm_prog_load(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t 
 	prog->nmaps = opts->nmaps;
 
 	if (prog->safety == BPFVM_SAFETY_VERIFIED) {
-		if (!bpfvm__verify) {
-			rc = -ENOTSUP;
-			snprintf(err, sizeof(err), "the verifier is not built into this library; "
-				 "load with run-time checks instead");
-			goto fail_msg;
-		}
 		rc = bpfvm__verify(prog, opts->log_buf, opts->log_size, opts->log_level, err, sizeof(err));
 		if (rc)
 			goto fail_msg;

@@ -1,0 +1,332 @@
+/* Calls: helpers checked against the prototypes of the VM's helper
+ * registry (the kernel's check_helper_call / check_func_arg), bpf-to-bpf
+ * calls with their own frames, and returning from them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm/maps.h"
+#include "verifier/verifier.h"
+
+#define MEM_TYPES "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
+#define V_MAX_VAR_SIZ (1 << 29)
+#define V_BPF_FUNC_MAX_ID 212 /* __BPF_FUNC_MAX_ID of Linux 6.18 */
+
+enum { FN_TAIL_CALL = 12, FN_PERF_EVENT_READ = 22, FN_PERF_EVENT_OUTPUT = 25,
+       FN_PERF_EVENT_READ_VALUE = 55, FN_MAP_PUSH = 87, FN_MAP_POP = 88, FN_MAP_PEEK = 89,
+       FN_RINGBUF_OUTPUT = 130, FN_RINGBUF_QUERY = 134 };
+
+struct call_meta {
+	const struct bpfvm_map *map;
+	uint32_t mem_size;
+	uint32_t ref_obj_id;
+	int release_regno;
+};
+
+static void helper_label(const struct bpfvm_helper *h, uint32_t id, char *buf, size_t len)
+{
+	if (!h || !h->name)
+		snprintf(buf, len, "unknown#%u", id);
+	else
+		snprintf(buf, len, "%s%s#%u", strncmp(h->name, "bpf_", 4) ? "bpf_" : "", h->name, id);
+}
+
+static bool is_mem_type(uint16_t t)
+{
+	switch (t) {
+	case PTR_TO_STACK:
+	case PTR_TO_PACKET:
+	case PTR_TO_PACKET_META:
+	case PTR_TO_MAP_KEY:
+	case PTR_TO_MAP_VALUE:
+	case PTR_TO_MEM:
+	case PTR_TO_MEM | MEM_RINGBUF:
+		return true;
+	}
+	return false;
+}
+
+static bool reg_is_null(const struct vreg *r)
+{
+	return r->type == SCALAR_VALUE && tnum_equals_const(r->var_off, 0);
+}
+
+static int type_error(struct venv *env, int regno, const char *expected)
+{
+	return verr(env, -EACCES, "R%d type=%s expected=%s\n", regno, vtype_str(vcur_regs(env)[regno].type),
+		    expected);
+}
+
+/* check_mem_size_reg: a size argument bounds the memory argument before it. */
+static int check_size_arg(struct venv *env, int regno, bool zero_ok, bool write)
+{
+	const struct vreg *r = &vcur_regs(env)[regno];
+	if (r->smin < 0)
+		return verr(env, -EACCES, "R%d min value is negative, either use unsigned or 'var &= const'\n", regno);
+	if (r->umin == 0 && !zero_ok)
+		return verr(env, -EACCES, "R%d invalid zero-sized read: u64=[%lld,%llu]\n", regno, (long long)r->umin,
+			    (unsigned long long)r->umax);
+	if (r->umax >= V_MAX_VAR_SIZ)
+		return verr(env, -EACCES, "R%d unbounded memory access, use 'var &= const' or 'if (var < const)'\n", regno);
+	return vcheck_helper_mem(env, regno - 1, (int)r->umax, write, zero_ok);
+}
+
+static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, struct call_meta *meta)
+{
+	enum bpfvm_arg_type t = h->args[arg];
+	int regno = arg + 1;
+	int err;
+	if (t == BPFVM_ARG_DONTCARE)
+		return 0;
+	if ((err = vcheck_reg_arg(env, regno, SRC_OP)))
+		return err;
+	struct vreg *r = &vcur_regs(env)[regno];
+	if (t == BPFVM_ARG_ANYTHING) {
+		if (vis_pointer_value(env, regno))
+			return verr(env, -EACCES, "R%d leaks addr into helper function\n", regno);
+		return 0;
+	}
+	if (r->ref_obj_id && t != BPFVM_ARG_PTR_TO_ALLOC_MEM) {
+		if (meta->ref_obj_id)
+			return verr(env, -EACCES, "more than one arg with ref_obj_id R%d %u %u\n", regno, r->ref_obj_id,
+				    meta->ref_obj_id);
+		meta->ref_obj_id = r->ref_obj_id;
+	}
+	switch (t) {
+	case BPFVM_ARG_CONST_MAP_PTR:
+		if (r->type != CONST_PTR_TO_MAP)
+			return type_error(env, regno, "map_ptr");
+		meta->map = r->map;
+		return 0;
+	case BPFVM_ARG_PTR_TO_MAP_KEY:
+	case BPFVM_ARG_PTR_TO_MAP_VALUE:
+	case BPFVM_ARG_PTR_TO_UNINIT_MAP_VALUE: {
+		if (!is_mem_type(r->type))
+			return type_error(env, regno, MEM_TYPES);
+		if (!meta->map)
+			return verr(env, -EACCES, "invalid map_ptr to access map->%s\n",
+				    t == BPFVM_ARG_PTR_TO_MAP_KEY ? "key" : "value");
+		const struct bpfvm_map_def *d = bpfvm_map_def(meta->map);
+		if (t == BPFVM_ARG_PTR_TO_MAP_KEY)
+			return vcheck_helper_mem(env, regno, (int)d->key_size, false, false);
+		return vcheck_helper_mem(env, regno, (int)d->value_size, t == BPFVM_ARG_PTR_TO_UNINIT_MAP_VALUE, false);
+	}
+	case BPFVM_ARG_PTR_TO_MEM:
+	case BPFVM_ARG_PTR_TO_MEM_OR_NULL:
+	case BPFVM_ARG_PTR_TO_UNINIT_MEM:
+		if (t == BPFVM_ARG_PTR_TO_MEM_OR_NULL && reg_is_null(r))
+			return 0;
+		if (!is_mem_type(r->type))
+			return type_error(env, regno, MEM_TYPES);
+		return 0; /* checked with the size argument that follows */
+	case BPFVM_ARG_CONST_SIZE:
+	case BPFVM_ARG_CONST_SIZE_OR_ZERO:
+		if (r->type != SCALAR_VALUE)
+			return type_error(env, regno, "scalar");
+		return check_size_arg(env, regno, t == BPFVM_ARG_CONST_SIZE_OR_ZERO,
+				      arg > 0 && h->args[arg - 1] == BPFVM_ARG_PTR_TO_UNINIT_MEM);
+	case BPFVM_ARG_PTR_TO_CTX:
+		if (r->type != PTR_TO_CTX)
+			return type_error(env, regno, "ctx");
+		return vcheck_ptr_off(env, r, regno, false);
+	case BPFVM_ARG_PTR_TO_FUNC:
+		if (r->type != PTR_TO_FUNC)
+			return type_error(env, regno, "func");
+		return verr(env, -EINVAL, "callback functions are not verified by bpfvm; load with run-time checks\n");
+	case BPFVM_ARG_PTR_TO_STACK_OR_NULL:
+		if (reg_is_null(r))
+			return 0;
+		if (r->type != PTR_TO_STACK)
+			return type_error(env, regno, "fp");
+		return 0;
+	case BPFVM_ARG_PTR_TO_CONST_STR:
+		if (r->type != PTR_TO_MAP_VALUE)
+			return type_error(env, regno, "map_value");
+		return verr(env, -EACCES, "R%d does not point to a readonly map'\n", regno);
+	case BPFVM_ARG_PTR_TO_ALLOC_MEM:
+		if (r->type != (PTR_TO_MEM | MEM_RINGBUF))
+			return type_error(env, regno, "ringbuf_mem");
+		if (r->off || !tnum_equals_const(r->var_off, 0))
+			return verr(env, -EACCES, "R%d must have zero offset when passed to release func\n", regno);
+		if (!r->ref_obj_id)
+			return verr(env, -EACCES, "R%d must be referenced when passed to release function\n", regno);
+		meta->release_regno = regno;
+		meta->ref_obj_id = r->ref_obj_id;
+		return 0;
+	case BPFVM_ARG_CONST_ALLOC_SIZE_OR_ZERO:
+		if (r->type != SCALAR_VALUE)
+			return type_error(env, regno, "scalar");
+		if (!tnum_is_const(r->var_off))
+			return verr(env, -EACCES, "R%d is not a known constant'\n", regno);
+		meta->mem_size = (uint32_t)r->var_off.value;
+		return 0;
+	case BPFVM_ARG_PTR_TO_LONG:
+		if (!is_mem_type(r->type))
+			return type_error(env, regno, MEM_TYPES);
+		return vcheck_helper_mem(env, regno, 8, true, false);
+	default:
+		return verr(env, -EINVAL, "kernel subsystem misconfigured func %s#%u\n", h->name, h->id);
+	}
+}
+
+/* check_map_func_compatibility: special maps go with their own helpers only. */
+static int check_map_compat(struct venv *env, const struct bpfvm_map *map, const struct bpfvm_helper *h)
+{
+	char name[80];
+	int id = (int)h->id;
+	int mt = map ? (int)bpfvm_map_def(map)->type : -1;
+	bool ringbuf_fn = id >= FN_RINGBUF_OUTPUT && id <= FN_RINGBUF_QUERY;
+	bool perf_fn = id == FN_PERF_EVENT_OUTPUT || id == FN_PERF_EVENT_READ || id == FN_PERF_EVENT_READ_VALUE;
+	bool queue_fn = id == FN_MAP_PUSH || id == FN_MAP_POP || id == FN_MAP_PEEK;
+	bool ok = true;
+	if (!map)
+		return 0;
+	switch (mt) {
+	case BPFVM_MAP_RINGBUF: ok = ringbuf_fn; break;
+	case BPFVM_MAP_PROG_ARRAY: ok = id == FN_TAIL_CALL; break;
+	case BPFVM_MAP_PERF_EVENT_ARRAY: ok = perf_fn; break;
+	case BPFVM_MAP_QUEUE:
+	case BPFVM_MAP_STACK: ok = queue_fn; break;
+	default: break;
+	}
+	if (ok) {
+		if (ringbuf_fn && mt != BPFVM_MAP_RINGBUF)
+			ok = false;
+		if (perf_fn && mt != BPFVM_MAP_PERF_EVENT_ARRAY)
+			ok = false;
+		if (queue_fn && mt != BPFVM_MAP_QUEUE && mt != BPFVM_MAP_STACK)
+			ok = false;
+	}
+	if (ok)
+		return 0;
+	helper_label(h, h->id, name, sizeof(name));
+	return verr(env, -EINVAL, "cannot pass map_type %d into func %s\n", mt, name);
+}
+
+static int release_reference(struct venv *env, uint32_t ref_obj_id)
+{
+	struct vstate *st = env->cur;
+	int i;
+	for (i = 0; i < st->nrefs; i++)
+		if (st->refs[i].id == ref_obj_id)
+			break;
+	if (i == st->nrefs)
+		return verr(env, -EFAULT, "verifier internal error: reference %u not found\n", ref_obj_id);
+	memmove(&st->refs[i], &st->refs[i + 1], (size_t)(st->nrefs - i - 1) * sizeof(st->refs[0]));
+	st->nrefs--;
+	V_FOR_EACH_REG(st, r, {
+		if (r->ref_obj_id == ref_obj_id)
+			vmark_reg_invalid(env, r);
+	});
+	return 0;
+}
+
+int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn_idx)
+{
+	uint32_t id = (uint32_t)insn->imm;
+	const struct bpfvm_helper *h = bpfvm_vm_helper(env->prog->vm, id);
+	struct call_meta meta = {0};
+	char name[80];
+	int err;
+	helper_label(h, id, name, sizeof(name));
+	if (!h) {
+		if (insn->imm < 0 || insn->imm >= V_BPF_FUNC_MAX_ID)
+			return verr(env, -EINVAL, "invalid func %s\n", name);
+		return verr(env, -EINVAL, "program of this type cannot use helper %s\n", name);
+	}
+	if (h->prog_types && !(h->prog_types & (1ULL << (env->prog->type & 63))))
+		return verr(env, -EINVAL, "program of this type cannot use helper %s\n", name);
+	for (int i = 0; i < 5; i++)
+		if ((err = check_arg(env, h, i, &meta)))
+			return err;
+	if (id == FN_TAIL_CALL && (!meta.map || bpfvm_map_def(meta.map)->type != BPFVM_MAP_PROG_ARRAY))
+		return verr(env, -EINVAL, "expected prog array map for tail call");
+	if (id == FN_TAIL_CALL && env->cur->nrefs)
+		return verr(env, -EINVAL, "tail_call would lead to reference leak\n");
+	if (meta.release_regno && (err = release_reference(env, meta.ref_obj_id)))
+		return err;
+	struct vreg *regs = vcur_regs(env);
+	for (int i = 1; i <= 5; i++)
+		vreg_mark_not_init(&regs[i]);
+	struct vreg *r0 = &regs[0];
+	vreg_mark_unknown(r0);
+	switch (h->ret) {
+	case BPFVM_RET_INTEGER:
+		break;
+	case BPFVM_RET_VOID:
+		r0->type = NOT_INIT;
+		break;
+	case BPFVM_RET_PTR_TO_MAP_VALUE_OR_NULL:
+		if (!meta.map)
+			return verr(env, -EINVAL, "kernel subsystem misconfigured verifier\n");
+		vreg_mark_known(r0, 0);
+		r0->type = PTR_TO_MAP_VALUE | PTR_MAYBE_NULL;
+		r0->map = meta.map;
+		r0->id = ++env->id_gen;
+		break;
+	case BPFVM_RET_PTR_TO_ALLOC_MEM_OR_NULL: {
+		vreg_mark_known(r0, 0);
+		r0->type = PTR_TO_MEM | MEM_RINGBUF | PTR_MAYBE_NULL;
+		r0->range = meta.mem_size;
+		r0->id = ++env->id_gen;
+		/* the memory must be submitted or discarded: acquire a reference */
+		if (env->cur->nrefs >= V_MAX_REFS)
+			return verr(env, -EINVAL, "too many acquired references\n");
+		uint32_t ref = ++env->id_gen;
+		env->cur->refs[env->cur->nrefs++] = (struct vref){ref, insn_idx};
+		r0->id = ref;
+		r0->ref_obj_id = ref;
+		break;
+	}
+	}
+	env->scratched_regs |= 1;
+	if ((err = check_map_compat(env, meta.map, h)))
+		return err;
+	if (h->changes_pkt_data)
+		vclear_pkt_pointers(env);
+	return 0;
+}
+
+int vcheck_func_call(struct venv *env, const struct bpfvm_insn *insn, int *insn_idx)
+{
+	struct vstate *st = env->cur;
+	int target = *insn_idx + insn->imm + 1;
+	int sp = vfind_subprog(env, target);
+	if (sp < 0)
+		return verr(env, -EFAULT, "verifier bug. No program starts at insn %d\n", target);
+	if (st->curframe + 1 >= BPFVM_MAX_FRAMES)
+		return verr(env, -E2BIG, "the call stack of %d frames is too deep\n", st->curframe + 2);
+	struct vframe *caller = st->frames[st->curframe];
+	struct vframe *callee = vframe_new(st->curframe + 1, *insn_idx, sp);
+	if (!callee)
+		return -ENOMEM;
+	for (int i = 1; i <= 5; i++)
+		callee->regs[i] = caller->regs[i];
+	vreg_mark_unknown(&callee->regs[BPFVM_REG_FP]);
+	vreg_mark_known(&callee->regs[BPFVM_REG_FP], 0);
+	callee->regs[BPFVM_REG_FP].type = PTR_TO_STACK;
+	callee->regs[BPFVM_REG_FP].frameno = (uint8_t)(st->curframe + 1);
+	for (int i = 0; i <= 5; i++)
+		vreg_mark_not_init(&caller->regs[i]);
+	st->frames[++st->curframe] = callee;
+	env->subprogs[caller->subprog].has_call = 1;
+	*insn_idx = env->subprogs[sp].start - 1;
+	return 0;
+}
+
+int vprepare_func_exit(struct venv *env, int *insn_idx)
+{
+	struct vstate *st = env->cur;
+	struct vframe *callee = st->frames[st->curframe];
+	struct vreg *r0 = &callee->regs[0];
+	if (r0->type == PTR_TO_STACK)
+		return verr(env, -EINVAL, "cannot return stack pointer to the caller\n");
+	struct vframe *caller = st->frames[st->curframe - 1];
+	caller->regs[0] = *r0;
+	*insn_idx = callee->callsite;
+	free(callee->slots);
+	free(callee);
+	st->frames[st->curframe--] = NULL;
+	env->scratched_regs = 0x7ff;
+	return 0;
+}
