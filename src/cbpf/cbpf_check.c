@@ -46,7 +46,11 @@ static int check_insn(const struct bpfvm_cbpf_insn *in, size_t pc, size_t n, cha
 				      pc, in->k, BPFVM_CBPF_MEMWORDS - 1);
 		break;
 	case CBPF_K_JA:
-		/* k is unsigned: a "backward" jump is a huge forward one. */
+		/* k is unsigned: libpcap's backward jumps (ip6 protochain)
+		 * are huge forward ones, outside any program. */
+		if ((int32_t)in->k < 0)
+			return reject(err, errlen, "insn %zu: backward jump (ja %d); classic filters jump forward only",
+				      pc, (int32_t)in->k);
 		if ((uint64_t)in->k >= n - pc - 1)
 			return reject(err, errlen, "insn %zu: jump to %llu is outside the program (%zu insns)",
 				      pc, (unsigned long long)pc + 1 + in->k, n);

@@ -392,6 +392,19 @@ static int run_unchecked(struct bpfvm_prog *prog, char *err, size_t errlen)
 	return rc;
 }
 
+/* Bytes of stack the translation uses (M[] slots that did not get a
+ * register), so that engines need not prepare more. */
+static uint32_t stack_bytes(const struct bpfvm_insn *insns, size_t n)
+{
+	int32_t lowest = 0;
+	for (size_t i = 0; i < n; i++) {
+		int on_stack = insns[i].dst == BPFVM_REG_FP || insns[i].src == BPFVM_REG_FP;
+		if (on_stack && insns[i].off < lowest)
+			lowest = insns[i].off;
+	}
+	return (uint32_t)-lowest;
+}
+
 int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
 		    const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out)
 {
@@ -413,6 +426,8 @@ int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, si
 	if (!o.name)
 		o.name = "cbpf";
 	rc = bpfvm_prog_load(vm, ebpf, nebpf, &o, out);
+	if (!rc)
+		(*out)->stack_depth = stack_bytes(ebpf, nebpf);
 	free(ebpf);
 	if (rc || keep_checks)
 		return rc;

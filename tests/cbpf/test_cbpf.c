@@ -73,9 +73,10 @@ TEST(validator_rejects_jumps_out_of_the_program)
 	struct bpfvm_cbpf_insn q[] = {S(BPF_LD | BPF_IMM, 1), S(BPF_JMP | BPF_JA, 0xffffffffu),
 				      S(BPF_RET | BPF_A, 0)};
 	CHECK_EQ(validate_msg(q, N(q), err, sizeof(err)), -EINVAL);
-	CHECK_CONTAINS(err, "insn 1: jump");
+	CHECK_CONTAINS(err, "insn 1: backward jump (ja -1)");
 	q[1].k = 1;
 	CHECK_EQ(validate_msg(q, N(q), err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "insn 1: jump to 3 is outside the program (3 insns)");
 	q[1].k = 0;
 	CHECK_EQ(validate_msg(q, N(q), err, sizeof(err)), 0);
 }

@@ -347,6 +347,10 @@ TEST(filter_command_shows_classic_and_ebpf_side_by_side)
 	CHECK_EQ(WEXITSTATUS(run_capture_line(cmd, line, sizeof(line))), 1);
 	CHECK_CONTAINS(line, "insn 0: M[3] may be read before it is written");
 	unlink(prog);
+	/* libpcap's protochain loops backwards: the kernel's rules refuse it. */
+	snprintf(cmd, sizeof(cmd), "'%s' filter 'ip6 protochain 6' '%s' 2>&1", cli, cap.path);
+	CHECK_EQ(WEXITSTATUS(run_capture_line(cmd, line, sizeof(line))), 1);
+	CHECK_CONTAINS(line, "backward jump");
 }
 
 /* Output of a tcpdump -d/-dd/-ddd run, parsed, must be the program

@@ -10,6 +10,7 @@
 #include "bpfvm/cbpf.h"
 #include "cbpf/cbpf_internal.h"
 #include "cbpf/traffic.h"
+#include "core/internal.h"
 #include "common/harness.h"
 
 #define S(code, k) ((struct bpfvm_cbpf_insn){(code), 0, 0, (k)})
@@ -75,6 +76,27 @@ TEST(scratch_memory_uses_registers_then_the_stack)
 	CHECK_EQ(out[starts[5]].dst, BPFVM_REG_FP);
 	CHECK_EQ(out[starts[5]].off, -4);
 	free(out);
+}
+
+TEST(loaded_translation_declares_its_stack_use)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_cbpf_insn regs_only[] = {S(BPF_LD | BPF_IMM, 1), S(BPF_ST, 0), S(BPF_LD | BPF_MEM, 0),
+					      S(BPF_RET | BPF_A, 0)};
+	struct bpfvm_cbpf_insn fifth_slot[] = {S(BPF_LD | BPF_IMM, 1), S(BPF_ST, 1), S(BPF_ST, 2), S(BPF_ST, 3),
+					       S(BPF_ST, 4), S(BPF_ST, 0), S(BPF_RET | BPF_A, 0)};
+	struct bpfvm_prog_opts opts = {.engine = BPFVM_ENGINE_INTERP};
+	struct bpfvm_prog *p;
+	CHECK_EQ(bpfvm_cbpf_load(vm, regs_only, N(regs_only), &opts, &p), 0);
+	if (p)
+		CHECK_EQ(p->stack_depth, 0);
+	bpfvm_prog_destroy(p);
+	CHECK_EQ(bpfvm_cbpf_load(vm, fifth_slot, N(fifth_slot), &opts, &p), 0);
+	if (p)
+		CHECK_EQ(p->stack_depth, 64); /* M[0] is the fifth slot: r10 - 64 */
+	bpfvm_prog_destroy(p);
+	bpfvm_vm_destroy(vm);
 }
 
 /* ---- differential runs ------------------------------------------------------------ */

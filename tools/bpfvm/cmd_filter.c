@@ -126,6 +126,7 @@ static int get_program(const struct filter_opts *o, int linktype, int snaplen,
 	if (bpfvm_cbpf_validate(*prog, *n, err, sizeof(err))) {
 		cli_error("filter", "the classic program is rejected: %s", err);
 		free(*prog);
+		*prog = NULL;
 		return CLI_FAIL;
 	}
 	return CLI_OK;
