@@ -45,6 +45,13 @@ int cli_load_program(const char *arg, int is_hex, enum bpfvm_syntax syntax,
 		     struct cli_program *out, char *err, size_t errlen);
 void cli_program_free(struct cli_program *p);
 
+/* Test runs (testrun_cli.c): does `bpfvm run ARGS` ask for one (--prog-type,
+ * --data-file, --pcap, ...)? Then cli_testrun_main runs it; cli_testrun_help
+ * prints those options for `bpfvm run --help`. */
+int cli_testrun_wanted(int argc, char **argv);
+int cli_testrun_main(int argc, char **argv);
+void cli_testrun_help(FILE *out);
+
 /* Print "bpfvm CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

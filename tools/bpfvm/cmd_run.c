@@ -179,6 +179,7 @@ static void run_help(FILE *out)
 			 run_options[i].arg ? run_options[i].arg : "");
 		fprintf(out, "  %-18s %s\n", left, run_options[i].help);
 	}
+	cli_testrun_help(out);
 }
 
 static const struct run_option *find_option(const char *name)
@@ -329,6 +330,8 @@ static int run_program(struct bpfvm_prog *prog, struct run_cfg *cfg)
 
 static int cmd_run(int argc, char **argv)
 {
+	if (cli_testrun_wanted(argc, argv))
+		return cli_testrun_main(argc, argv);
 	struct run_cfg cfg = {.syntax = BPFVM_SYNTAX_AUTO, .repeat = 1, .engine = BPFVM_ENGINE_DEFAULT,
 			      .safety = default_safety};
 	int rc = parse_args(argc, argv, &cfg);
