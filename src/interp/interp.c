@@ -83,7 +83,33 @@ static inline int interp_mem_ok(struct interp_state *st, int depth, uint64_t add
 	uint64_t stack_len = (uint64_t)(depth + 1) * BPFVM_STACK_SIZE;
 	if (addr - stack_lo < stack_len && size <= stack_len - (addr - stack_lo))
 		return 1;
+	/* The first region is the context when there is one: try it inline. */
+	const struct bpfvm_region *r = &st->cc.regions[0];
+	uint64_t r_lo = (uint64_t)(uintptr_t)r->addr;
+	if (st->cc.nregions > 0 && addr - r_lo < r->size && size <= r->size - (addr - r_lo) &&
+	    (access == INTERP_READ || r->writable))
+		return 1;
 	return bpfvm__region_allowed(&st->cc, addr, size, access != INTERP_READ);
+}
+
+/* Zero a 512-byte stack frame. Compilers turn memset and plain loops into
+ * `rep stos`, whose start-up cost dominated bpf-to-bpf calls; 16-byte
+ * stores behind an opaque pointer are several times faster. */
+static inline void interp_zero_frame(uint8_t *frame)
+{
+#if defined(__GNUC__)
+	typedef uint64_t v2u64 __attribute__((vector_size(16), aligned(16)));
+	v2u64 *v = (v2u64 *)(void *)frame;
+	for (int i = 0; i < BPFVM_STACK_SIZE / 16; i += 4) {
+		__asm__("" : "+r"(v)); /* keeps the loop from becoming memset */
+		v[i] = (v2u64){0, 0};
+		v[i + 1] = (v2u64){0, 0};
+		v[i + 2] = (v2u64){0, 0};
+		v[i + 3] = (v2u64){0, 0};
+	}
+#else
+	memset(frame, 0, BPFVM_STACK_SIZE);
+#endif
 }
 
 /* ---- tail calls ------------------------------------------------------------------------ */
@@ -190,7 +216,7 @@ static int interp_invoke(struct bpfvm_call_ctx *cc, uint64_t pc, const uint64_t 
 		rc = bpfvm__run_error(st->run, -E2BIG, "callback exceeds %d frames", BPFVM_MAX_FRAMES);
 	} else {
 		int depth = caller_depth + 1;
-		memset(st->stack[depth], 0, BPFVM_STACK_SIZE);
+		interp_zero_frame(st->stack[depth]);
 		rc = st->loop(st, prog, &prog->interp->insns[pc], depth, args, ret);
 	}
 	st->depth = caller_depth;
@@ -353,7 +379,7 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		 * the regions: the stack frames are the run's own memory. */
 		bpfvm_call_allow_region(&st.cc, st.stack, sizeof(st.stack), 1);
 	}
-	memset(st.stack[0], 0, BPFVM_STACK_SIZE);
+	interp_zero_frame(st.stack[0]);
 
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
 	uint64_t r0 = 0;
