@@ -54,10 +54,18 @@ struct failure {
 	int rank;    /* at equal positions, a more specific complaint wins */
 	int set;
 	char msg[192];
+	int nwhat;         /* alternatives collected by fail_expected */
+	char what[4][40];
 };
-enum { RANK_MISMATCH = 1, RANK_OPERAND = 2, RANK_RANGE = 3 };
+/* A literal keyword that did not match ranks below an operand that did not
+ * parse, which ranks below an operand of the right kind but wrong value. */
+enum { RANK_LITERAL = 1, RANK_MISMATCH = 2, RANK_OPERAND = 3, RANK_RANGE = 4 };
 void fail_at(struct failure *f, size_t pos, int rank, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* "expected WHAT, got 'TOKEN'", merging the alternatives of rows that all
+ * stopped at the same place ("expected immediate or register"). */
+void fail_expected(struct failure *f, size_t pos, int rank, const char *what, const char *text,
+		   size_t len);
 /* The token starting at text (word, number or single character), for messages. */
 int token_len(const char *text, size_t len);
 

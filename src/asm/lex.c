@@ -67,10 +67,40 @@ void fail_at(struct failure *f, size_t pos, int rank, const char *fmt, ...)
 	f->set = 1;
 	f->pos = pos;
 	f->rank = rank;
+	f->nwhat = 0;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
 	va_end(ap);
+}
+
+void fail_expected(struct failure *f, size_t pos, int rank, const char *what, const char *text,
+		   size_t len)
+{
+	if (f->set && (pos < f->pos || (pos == f->pos && rank < f->rank)))
+		return;
+	if (!f->set || pos != f->pos || rank != f->rank)
+		f->nwhat = 0;
+	f->set = 1;
+	f->pos = pos;
+	f->rank = rank;
+	for (int i = 0; i < f->nwhat; i++)
+		if (!strcmp(f->what[i], what))
+			return;
+	if (f->nwhat == 4)
+		return;
+	snprintf(f->what[f->nwhat++], sizeof(f->what[0]), "%s", what);
+	char list[192] = "";
+	for (int i = 0; i < f->nwhat; i++) {
+		size_t used = strlen(list);
+		snprintf(list + used, sizeof(list) - used, "%s%s",
+			 i == 0 ? "" : i + 1 == f->nwhat ? " or " : ", ", f->what[i]);
+	}
+	if (len == 0)
+		snprintf(f->msg, sizeof(f->msg), "expected %.150s, got end of line", list);
+	else
+		snprintf(f->msg, sizeof(f->msg), "expected %.120s, got '%.*s'", list,
+			 token_len(text, len), text);
 }
 
 static int digit_value(int c, int base)

@@ -110,6 +110,7 @@ struct matcher {
 	size_t len, pos;
 	struct operands *ops;
 	struct failure *f;
+	const char *tpl; /* the whole template */
 };
 
 static size_t skip_space(struct matcher *m)
@@ -127,12 +128,14 @@ static int cur_tok(const struct matcher *m)
 
 #define GOT(m) cur_tok(m), (m)->s + (m)->pos
 
+static void expected_ranked(struct matcher *m, const char *what, int rank)
+{
+	fail_expected(m->f, m->pos, rank, what, m->s + m->pos, m->len - m->pos);
+}
+
 static void expected(struct matcher *m, const char *what)
 {
-	if (m->pos >= m->len)
-		fail_at(m->f, m->pos, RANK_MISMATCH, "expected %s, got end of line", what);
-	else
-		fail_at(m->f, m->pos, RANK_MISMATCH, "expected %s, got '%.*s'", what, GOT(m));
+	expected_ranked(m, what, RANK_MISMATCH);
 }
 
 /* Store a field value; a directive repeated in a template must repeat the value. */
@@ -293,8 +296,8 @@ static void expected_literal(struct matcher *m, const char *tpl)
 	while (tpl[n] && tpl[n] != ' ' && tpl[n] != '%')
 		n++;
 	char what[48];
-	snprintf(what, sizeof(what), "'%.*s'", (int)(n < 40 ? n : 40), tpl);
-	expected(m, what);
+	snprintf(what, sizeof(what), "'%.*s'", (int)(n < 36 ? n : 36), tpl);
+	expected_ranked(m, what, RANK_LITERAL);
 }
 
 static int match_space(struct matcher *m)
@@ -302,7 +305,7 @@ static int match_space(struct matcher *m)
 	size_t n = skip_space(m);
 	if (n == 0 && m->pos > 0 && m->pos < m->len && is_word_char(m->s[m->pos - 1]) &&
 	    is_word_char(m->s[m->pos])) {
-		expected(m, "a space");
+		expected_ranked(m, "a space", RANK_LITERAL);
 		return 0;
 	}
 	return 1;
@@ -342,7 +345,13 @@ static int match_seq(struct matcher *m, const char **tplp)
 		} else if (m->pos < m->len && m->s[m->pos] == *p) {
 			m->pos++;
 		} else {
-			expected_literal(m, p);
+			/* Complain about the whole keyword ("func"), not its tail. */
+			size_t k = 0;
+			while (p - k > m->tpl && is_word_char(p[-(long)k - 1]) &&
+			       !(p - k - 1 > m->tpl && p[-(long)k - 2] == '%') && k < m->pos)
+				k++;
+			m->pos -= k;
+			expected_literal(m, p - k);
 			return 0;
 		}
 		p++;
@@ -356,7 +365,7 @@ int tpl_match(const struct bpfvm_opinfo *row, const char *text, size_t len, stru
 {
 	if (!row->llvm)
 		return 0;
-	struct matcher m = {text, len, 0, ops, f};
+	struct matcher m = {text, len, 0, ops, f, row->llvm};
 	memset(ops, 0, sizeof(*ops));
 	const char *tpl = row->llvm;
 	if (!match_seq(&m, &tpl))
