@@ -342,7 +342,7 @@ void vlog_insn(struct venv *env, int idx)
 				snprintf(b, sizeof(b), "(%02x) if %c%d %s %c%d goto pc%+d", in->code, w, in->dst,
 					 jmp_ops[oi->op], w, in->src, in->off);
 			else
-				snprintf(b, sizeof(b), "(%02x) if %c%d %s %#x goto pc%+d", in->code, w, in->dst,
+				snprintf(b, sizeof(b), "(%02x) if %c%d %s 0x%x goto pc%+d", in->code, w, in->dst,
 					 jmp_ops[oi->op], (uint32_t)in->imm, in->off);
 			break;
 		case BPFVM_KIND_CALL:

@@ -119,6 +119,6 @@ bool tnum_in(struct tnum a, struct tnum b)
 
 int tnum_str(char *buf, unsigned long size, struct tnum a)
 {
-	return snprintf(buf, size, "(%#llx; %#llx)", (unsigned long long)a.value,
+	return snprintf(buf, size, "(0x%llx; 0x%llx)", (unsigned long long)a.value,
 			(unsigned long long)a.mask);
 }

@@ -13,9 +13,8 @@
 #include "cli.h"
 #include "objfile.h"
 
-/* Programs run with run-time checks until the verifier is linked in; then
- * this becomes BPFVM_SAFETY_VERIFIED and --no-verify selects checked mode. */
-static const enum bpfvm_safety default_safety = BPFVM_SAFETY_CHECKED;
+/* Programs are verified before they run; --no-verify selects checked mode. */
+static const enum bpfvm_safety default_safety = BPFVM_SAFETY_VERIFIED;
 
 struct run_cfg {
 	const char *program;      /* FILE, or the hex text with --hex */
@@ -28,6 +27,8 @@ struct run_cfg {
 	enum bpfvm_engine engine;
 	enum bpfvm_safety safety;
 	struct cli_object_select sel; /* ELF objects: --prog, --section, --type */
+	enum bpfvm_prog_type type;    /* --prog-type (bytecode/assembly) */
+	int unpriv;                   /* --unpriv: verify with unprivileged rules */
 };
 
 struct run_option {
@@ -150,6 +151,22 @@ static int opt_type(struct run_cfg *cfg, const char *arg)
 	return 0;
 }
 
+static int opt_prog_type(struct run_cfg *cfg, const char *arg)
+{
+	if (cli_parse_prog_type(arg, &cfg->type)) {
+		cli_error("run", "--prog-type: unknown program type '%s'", arg);
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+static int opt_unpriv(struct run_cfg *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->unpriv = 1;
+	return 0;
+}
+
 static const struct run_option run_options[] = {
 	{"--hex", "HEX", "the program as hex bytes (\"b7 00 00 00 2a 00 00 00 95 ...\") instead of FILE", opt_hex},
 	{"--mem", "HEX", "memory for the program: r1 points to it, r2 holds its length", opt_mem},
@@ -160,6 +177,8 @@ static const struct run_option run_options[] = {
 	{"--interp", NULL, "run with the interpreter", opt_interp},
 	{"--jit", NULL, "run with the JIT compiler", opt_jit},
 	{"--no-verify", NULL, "do not verify: run with run-time checks (bounds, budget)", opt_no_verify},
+	{"--prog-type", "T", "verify as program type T (default raw: r1 = memory, r2 = length)", opt_prog_type},
+	{"--unpriv", NULL, "verify with the kernel's rules for unprivileged loaders", opt_unpriv},
 	{"--prog", "NAME", "object file (.o): run the program (function) NAME", opt_prog},
 	{"--section", "SEC", "object file: run the first program of section SEC", opt_section},
 	{"--type", "TYPE", "object file: program type instead of the section's (xdp, tc, raw...)", opt_type},
@@ -368,8 +387,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	struct bpfvm_prog_opts opts = {
 		.name = cfg.is_hex ? "hex" : cfg.program,
-		.type = BPFVM_PROG_RAW,
+		.type = cfg.type,
 		.safety = cfg.safety,
+		.unpriv = cfg.unpriv,
 		/* Tracing watches the interpreter. */
 		.engine = cfg.trace ? BPFVM_ENGINE_INTERP : cfg.engine,
 	};

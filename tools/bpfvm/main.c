@@ -12,6 +12,7 @@ extern const struct cli_cmd cli_cmd_disasm;
 extern const struct cli_cmd cli_cmd_filter;
 extern const struct cli_cmd cli_cmd_objdump;
 extern const struct cli_cmd cli_cmd_run;
+extern const struct cli_cmd cli_cmd_verify;
 
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_asm,
@@ -20,6 +21,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_filter,
 	&cli_cmd_objdump,
 	&cli_cmd_run,
+	&cli_cmd_verify,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
