@@ -118,6 +118,7 @@ enum {
  *   %o       memory offset " + 4" / " - 8" (with surrounding spaces)
  *   %j       jump offset from off, "+3" / "-2"
  *   %J       jump offset from imm, "+3" / "-2"
+ *   %[ .. %] optional group: printed only if a field inside is non-zero
  */
 struct bpfvm_opinfo {
 	const char *id;      /* symbolic name, e.g. "ADD64_IMM" */
