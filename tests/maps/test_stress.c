@@ -1,0 +1,217 @@
+/* Concurrency: several threads hammer shared maps at once, 1M operations
+ * in all, and the books must balance. Phase 1 uses the host API (inserts,
+ * replaces, deletes, lookups, lookup_and_delete on a HASH map too small for
+ * its keys, so -E2BIG happens too); phase 2 runs programs that count hits
+ * with atomic adds on hash values while another thread churns other keys,
+ * so reclamation runs under readers. tests/maps/test_tsan.sh runs this
+ * binary under ThreadSanitizer. */
+#include <errno.h>
+#include <pthread.h>
+
+#include "helpers/prog_util.h"
+
+#define THREADS 4
+#define OPS_TOTAL 1000000
+#define KEYS 2048
+#define MAX_ENTRIES 1024
+
+struct worker {
+	struct bpfvm_map *map;
+	struct bpfvm_prog *prog;
+	unsigned seed;
+	long inserted, deleted, bad_values, unexpected, runs, failed_runs;
+};
+
+static unsigned next_rand(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* Values carry their key in the low half: a lookup that returns another
+ * key's value, or a torn one, is caught. */
+static uint64_t value_for(uint32_t key, unsigned seq)
+{
+	return ((uint64_t)seq << 32) | key;
+}
+
+static void *host_ops(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < OPS_TOTAL / THREADS; i++) {
+		unsigned r = next_rand(&w->seed);
+		uint32_t key = r % KEYS;
+		uint64_t v = value_for(key, r), out;
+		int rc;
+		switch ((r >> 12) % 5) {
+		case 0:
+			rc = bpfvm_map_update(w->map, &key, &v, BPFVM_NOEXIST);
+			if (rc == 0)
+				w->inserted++;
+			else if (rc != -EEXIST && rc != -E2BIG)
+				w->unexpected++;
+			break;
+		case 1:
+			rc = bpfvm_map_update(w->map, &key, &v, BPFVM_EXIST);
+			if (rc != 0 && rc != -ENOENT)
+				w->unexpected++;
+			break;
+		case 2:
+			rc = bpfvm_map_delete(w->map, &key);
+			if (rc == 0)
+				w->deleted++;
+			else if (rc != -ENOENT)
+				w->unexpected++;
+			break;
+		case 3:
+			rc = bpfvm_map_lookup_and_delete(w->map, &key, &out);
+			if (rc == 0) {
+				w->deleted++;
+				w->bad_values += (uint32_t)out != key;
+			} else if (rc != -ENOENT) {
+				w->unexpected++;
+			}
+			break;
+		default:
+			rc = bpfvm_map_lookup(w->map, &key, &out);
+			if (rc == 0)
+				w->bad_values += (uint32_t)out != key;
+			else if (rc != -ENOENT)
+				w->unexpected++;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static long count_elements(struct bpfvm_map *map)
+{
+	long n = 0;
+	uint32_t key, next;
+	int rc = bpfvm_map_get_next_key(map, NULL, &next);
+	while (rc == 0 && n <= KEYS) {
+		n++;
+		key = next;
+		rc = bpfvm_map_get_next_key(map, &key, &next);
+	}
+	return n;
+}
+
+TEST(hash_host_operations_from_threads_balance)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map *map = make_map(vm, BPFVM_MAP_HASH, 4, 8, MAX_ENTRIES, 0);
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){.map = map, .seed = 1234u + (unsigned)i * 7919u};
+		pthread_create(&t[i], NULL, host_ops, &w[i]);
+	}
+	long inserted = 0, deleted = 0, bad = 0, unexpected = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		inserted += w[i].inserted;
+		deleted += w[i].deleted;
+		bad += w[i].bad_values;
+		unexpected += w[i].unexpected;
+	}
+	CHECK(inserted > 10000 && deleted > 10000);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(unexpected, 0);
+	long n = count_elements(map);
+	CHECK_EQ(n, inserted - deleted);
+	CHECK(n <= MAX_ENTRIES);
+	bpfvm_vm_destroy(vm);
+}
+
+/* ctx holds a u32 key: add 1 to its counter, inserting it if absent. */
+static const char count_text[] =
+	"r6 = r1\n"
+	"r1 = map[0] ll\n"
+	"r2 = r6\n"
+	"call 1\n"
+	"if r0 == 0 goto insert\n"
+	"r1 = 1\n"
+	"lock *(u64 *)(r0 + 0) += r1\n"
+	"r0 = 0\n"
+	"exit\n"
+	"insert: r1 = 1\n"
+	"*(u64 *)(r10 - 8) = r1\n"
+	"r1 = map[0] ll\n"
+	"r2 = r6\n"
+	"r3 = r10\n"
+	"r3 += -8\n"
+	"r4 = 1\n"
+	"call 2\n"
+	"if r0 == 0 goto done\n"
+	"r1 = map[0] ll\n"
+	"r2 = r6\n"
+	"call 1\n"
+	"if r0 == 0 goto err\n"
+	"r1 = 1\n"
+	"lock *(u64 *)(r0 + 0) += r1\n"
+	"done: r0 = 0\n"
+	"exit\n"
+	"err: r0 = 1\n"
+	"exit\n";
+
+static void *prog_runs(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < OPS_TOTAL / 2 / THREADS; i++) {
+		uint32_t key = next_rand(&w->seed) % 512;
+		struct bpfvm_run run = {.ctx = &key, .ctx_size = sizeof(key),
+					.engine = BPFVM_ENGINE_INTERP, .cpu = (uint32_t)i};
+		if (bpfvm_prog_run(w->prog, &run) || run.retval != 0)
+			w->failed_runs++;
+		w->runs++;
+	}
+	return NULL;
+}
+
+/* Keys 512.. are inserted and deleted meanwhile: elements are retired
+ * and reclaimed while the programs' runs hold pointers into the map. */
+static void *churn(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < OPS_TOTAL / 4; i++) {
+		uint32_t key = 512 + next_rand(&w->seed) % 256;
+		uint64_t v = 5;
+		if (i & 1)
+			bpfvm_map_delete(w->map, &key);
+		else
+			bpfvm_map_update(w->map, &key, &v, BPFVM_ANY);
+	}
+	return NULL;
+}
+
+TEST(hash_program_counters_add_up_under_churn)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map *map = make_map(vm, BPFVM_MAP_HASH, 4, 8, 4096, 0);
+	struct bpfvm_prog *prog = load_prog(vm, count_text, &map, 1);
+	CHECK(prog);
+	if (!prog)
+		return;
+	struct worker w[THREADS + 1];
+	pthread_t t[THREADS + 1];
+	for (int i = 0; i <= THREADS; i++) {
+		w[i] = (struct worker){.map = map, .prog = prog, .seed = 99u + (unsigned)i};
+		pthread_create(&t[i], NULL, i == THREADS ? churn : prog_runs, &w[i]);
+	}
+	long runs = 0, failed = 0;
+	for (int i = 0; i <= THREADS; i++) {
+		pthread_join(t[i], NULL);
+		runs += w[i].runs;
+		failed += w[i].failed_runs;
+	}
+	CHECK_EQ(failed, 0);
+	uint64_t total = 0, v;
+	for (uint32_t key = 0; key < 512; key++)
+		if (bpfvm_map_lookup(map, &key, &v) == 0)
+			total += v;
+	CHECK_EQ(total, (uint64_t)runs);
+	bpfvm_vm_destroy(vm);
+}
