@@ -79,10 +79,12 @@ static inline int interp_mem_ok(struct interp_state *st, int depth, uint64_t add
 {
 	if (access == INTERP_ATOMIC && (addr & (size - 1)))
 		return 0;
-	uint64_t stack_lo = (uint64_t)(uintptr_t)st->stack[0];
+	/* Inside the frames array the frames in use decide, even though the
+	 * whole array is a region (for helpers given stack pointers). */
+	uint64_t stack_off = addr - (uint64_t)(uintptr_t)st->stack[0];
 	uint64_t stack_len = (uint64_t)(depth + 1) * BPFVM_STACK_SIZE;
-	if (addr - stack_lo < stack_len && size <= stack_len - (addr - stack_lo))
-		return 1;
+	if (stack_off < sizeof(st->stack))
+		return stack_off < stack_len && size <= stack_len - stack_off;
 	/* The first region is the context when there is one: try it inline. */
 	const struct bpfvm_region *r = &st->cc.regions[0];
 	uint64_t r_lo = (uint64_t)(uintptr_t)r->addr;

@@ -264,7 +264,7 @@ call_local:
 		f->code = code;
 		f->prog = prog;
 		memcpy(f->saved, &R[6], sizeof(f->saved));
-		memset(st->stack[depth], 0, BPFVM_STACK_SIZE);
+		interp_zero_frame(st->stack[depth]);
 		R[BPFVM_REG_FP] = (uint64_t)(uintptr_t)(st->stack[depth] + BPFVM_STACK_SIZE);
 		ip = ip->x.t;
 	}
