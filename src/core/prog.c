@@ -6,16 +6,9 @@
 
 #include "core/internal.h"
 
-/* Components are linked in as they land; until then the core reports an
- * honest "not available" instead of failing to link. */
-#pragma weak bpfvm__jit_supported
-#pragma weak bpfvm__jit_prepare
-#pragma weak bpfvm__jit_release
-#pragma weak bpfvm__jit_run
-
 static int jit_available(void)
 {
-	return bpfvm__jit_supported && bpfvm__jit_supported();
+	return bpfvm__jit_supported();
 }
 
 /* Resolve the helper of every CALL_HELPER and the run-time value of every
@@ -111,6 +104,7 @@ int bpfvm_prog_load(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t 
 	prog->type = opts->type;
 	prog->safety = opts->safety;
 	prog->unpriv = opts->unpriv;
+	prog->jit_blind = opts->jit_blind;
 	prog->line_info = opts->line_info;
 	prog->n = n;
 	prog->insns = malloc(n * sizeof(*insns));
@@ -168,7 +162,7 @@ void bpfvm_prog_destroy(struct bpfvm_prog *prog)
 		bpfvm__vm_remove_prog(prog->vm, prog->id);
 		bpfvm__prog_arrays_forget(prog->vm, prog);
 	}
-	if (prog->jit && bpfvm__jit_release)
+	if (prog->jit)
 		bpfvm__jit_release(prog);
 	if (prog->interp)
 		bpfvm__interp_release(prog);
