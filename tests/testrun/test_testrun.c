@@ -2,6 +2,7 @@
  * Every CHECK_SAME also runs the program through the live kernel when we
  * may (root) and requires identical status, retval, data_out and ctx_out;
  * the explicit CHECKs hold the values measured on Linux 6.18. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -462,4 +463,103 @@ TEST(verdict_names)
 	CHECK_STR(bpfvm_verdict_name(BPFVM_PROG_SCHED_CLS, 7), "TC_ACT_REDIRECT");
 	CHECK_STR(bpfvm_verdict_name(BPFVM_PROG_SCHED_CLS, (uint32_t)-1), "TC_ACT_UNSPEC");
 	CHECK(bpfvm_verdict_name(BPFVM_PROG_XDP, 5) == NULL);
+}
+
+/* ---- safety and threads ------------------------------------------------------------- */
+
+TEST(checked_mode_faults_past_data_end_and_allows_the_adjusted_head)
+{
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	/* r0 = *(u8 *)(data_end): one byte past the packet, no bounds check */
+	const struct bpfvm_insn past[] = {LDX_W(2, 1, 4), LDX_B(0, 2, 0), EXIT()};
+	struct bpfvm_prog_opts po = {.type = BPFVM_PROG_XDP, .safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_prog_load(vm, past, NINSNS(past), &po, &prog), 0);
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = {.data_in = pkt, .data_size_in = 60};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), -EFAULT);
+	CHECK(o.error[0] != 0);
+	/* adjust_head(-4), then write 0xab to the new first byte */
+	const struct bpfvm_insn grow[] = {
+		MOV64_REG(6, 1), MOV64_IMM(2, -4), CALL(BPF_FUNC_xdp_adjust_head),
+		LDX_W(2, 6, 0), ST_B(2, 0, 0xab), MOV64_IMM(0, 2), EXIT(),
+	};
+	CHECK_EQ(bpfvm_prog_load(vm, grow, NINSNS(grow), &po, &prog), 0);
+	uint8_t out[128];
+	o = (struct bpfvm_test_run_opts){.data_in = pkt, .data_size_in = 60, .data_out = out,
+					 .data_size_out = sizeof(out)};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	CHECK_EQ(o.data_size_out, 64);
+	CHECK_EQ(out[0], 0xab);
+	CHECK(memcmp(out + 4, pkt, 60) == 0);
+	bpfvm_vm_destroy(vm);
+}
+
+struct thread_arg {
+	struct bpfvm_prog *prog;
+	int seed;
+	int failures;
+};
+
+/* Each thread has its own runner; results must not depend on the others. */
+static void *runner_thread(void *p)
+{
+	struct thread_arg *a = p;
+	struct bpfvm_test_runner *r;
+	if (bpfvm_test_runner_create(a->prog, &r)) {
+		a->failures++;
+		return NULL;
+	}
+	uint8_t frame[200], out[256];
+	for (int i = 0; i < 2000; i++) {
+		size_t len = 42 + (size_t)((i * 7 + a->seed) % 150);
+		tr_udp4(frame, len, tr_mac_other);
+		struct bpfvm_test_run_opts o = {.data_in = frame, .data_size_in = (uint32_t)len,
+						.data_out = out, .data_size_out = sizeof(out)};
+		if (bpfvm_test_runner_run(r, &o) || o.retval != len || o.data_size_out != len ||
+		    memcmp(out, frame, len))
+			a->failures++;
+	}
+	bpfvm_test_runner_destroy(r);
+	return NULL;
+}
+
+TEST(runners_on_many_threads_share_one_program)
+{
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_prog_opts po = {.type = BPFVM_PROG_XDP, .safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_prog_load(vm, xdp_len, NINSNS(xdp_len), &po, &prog), 0);
+	pthread_t th[4];
+	struct thread_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){.prog = prog, .seed = i * 13};
+		CHECK_EQ(pthread_create(&th[i], NULL, runner_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(args[i].failures, 0);
+	}
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(frames_live_below_2_gib)
+{
+	/* The program sees the frame address in a 32-bit field: read it and
+	 * check that it is the real address of a byte we wrote. */
+	const struct bpfvm_insn p[] = {LDX_W(2, 1, 0), LDX_B(0, 2, 13), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	pkt[13] = 0x77;
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	o.data_out = NULL;
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_prog_opts po = {.type = BPFVM_PROG_XDP, .safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_prog_load(vm, p, NINSNS(p), &po, &prog), 0);
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	CHECK_EQ(o.retval, 0x77);
+	bpfvm_vm_destroy(vm);
 }
