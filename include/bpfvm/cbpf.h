@@ -68,8 +68,10 @@ char *bpfvm_cbpf_dump(const struct bpfvm_cbpf_insn *insns, size_t n,
  * instructions, known opcodes, jumps forward and inside the program, the
  * last instruction a return, M[] indexes < 16 and each M[] slot written
  * on every path before it is read, no division or modulo by a constant 0,
- * constant shifts below 32. Returns 0 or -EINVAL with "insn N: ..." in
- * err (err may be NULL). */
+ * constant shifts below 32, no absolute load from the kernel's ancillary
+ * range SKF_AD_OFF + n (the kernel rejects unknown n; bpfvm also rejects
+ * the known extensions: captured packets have no socket metadata).
+ * Returns 0 or -EINVAL with "insn N: ..." in err (err may be NULL). */
 int bpfvm_cbpf_validate(const struct bpfvm_cbpf_insn *insns, size_t n, char *err,
 			size_t errlen);
 

@@ -20,6 +20,11 @@ static int reject(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* The kernel's ancillary loads (SKF_AD_OFF + n, linux/filter.h) read
+ * socket-buffer metadata that a captured packet does not have. */
+#define SKF_AD_BASE 0xfffff000u
+#define SKF_AD_LIMIT 64u /* SKF_AD_MAX */
+
 /* The checks that need only the instruction and the program length. */
 static int check_insn(const struct bpfvm_cbpf_insn *in, size_t pc, size_t n, char *err,
 		      size_t errlen)
@@ -28,6 +33,16 @@ static int check_insn(const struct bpfvm_cbpf_insn *in, size_t pc, size_t n, cha
 	if (!row)
 		return reject(err, errlen, "insn %zu: unknown opcode 0x%x", pc, in->code);
 	switch ((enum cbpf_kind)row->kind) {
+	case CBPF_K_LD_ABS:
+		if (in->k < SKF_AD_BASE)
+			break;
+		/* The kernel accepts the known extensions and rejects the rest
+		 * of the range; bpfvm runs captured packets and has none. */
+		if (in->k - SKF_AD_BASE < SKF_AD_LIMIT && (in->k - SKF_AD_BASE) % 4 == 0)
+			return reject(err, errlen, "insn %zu: Linux ancillary load SKF_AD_OFF + %u is not supported",
+				      pc, in->k - SKF_AD_BASE);
+		return reject(err, errlen, "insn %zu: load from %d: offset in the kernel's ancillary range "
+			      "but no known extension", pc, (int32_t)in->k);
 	case CBPF_K_ALU_K:
 		if ((row->ebpf_op == BPFVM_OP_DIV32_IMM || row->ebpf_op == BPFVM_OP_MOD32_IMM) &&
 		    in->k == 0)
@@ -107,11 +122,9 @@ static int check_scratch_memory(const struct bpfvm_cbpf_insn *insns, size_t n, c
 			valid_at[pc + 1 + in->jf] &= valid;
 			valid = 0xffff;
 			break;
-		case CBPF_K_RET_K:
-		case CBPF_K_RET_A:
-			valid = 0xffff;
-			break;
 		default:
+			/* A return does not reset the mask: as in the kernel, the
+			 * instruction after it is checked as if reached from it. */
 			break;
 		}
 	}

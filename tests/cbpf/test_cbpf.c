@@ -135,13 +135,15 @@ TEST(validator_checks_scratch_memory_index_and_initialisation)
 		S(BPF_RET | BPF_A, 0),
 	};
 	CHECK_EQ(validate_msg(both, N(both), err, sizeof(err)), 0);
-	/* A path that returned does not spoil the one after it. */
+	/* As in the kernel, code after a return counts as reached from it
+	 * (even when nothing jumps there), so it must not read unwritten M[]. */
 	struct bpfvm_cbpf_insn after_ret[] = {
 		S(BPF_RET | BPF_K, 0),
 		S(BPF_LD | BPF_MEM, 0),
 		S(BPF_RET | BPF_A, 0),
 	};
-	CHECK_EQ(validate_msg(after_ret, N(after_ret), err, sizeof(err)), 0);
+	CHECK_EQ(validate_msg(after_ret, N(after_ret), err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "insn 1: M[0] may be read");
 }
 
 /* ---- interpreter ------------------------------------------------------------- */
