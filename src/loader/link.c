@@ -56,6 +56,12 @@ static int resolve_code_reloc(struct bpfvm_object *obj, struct obj_sec *sec, siz
 	const struct bpfvm_insn *insn = &sec->insns[idx];
 	const struct bpfvm_opinfo *info = insn_info(insn);
 	struct obj_reloc r = {.insn = idx, .sym = sym->name};
+	if (sym->shndx == SHN_UNDEF && is_lddw(info) &&
+	    !obj_kconfig_offset(obj, sym->name, &r.map, &r.off)) {
+		r.kind = RELOC_DATA; /* a .kconfig extern: its slot in the .kconfig map */
+		r.off += (uint32_t)(is_rela ? addend : insn->imm);
+		return add_reloc(obj, sec, &r);
+	}
 	if (sym->shndx == SHN_UNDEF)
 		return obj_error(obj, -EINVAL, "section %s: insn %zu: relocation against undefined "
 				 "symbol '%s' (extern variables and kfuncs are not supported)",

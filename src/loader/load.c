@@ -41,6 +41,11 @@ static int create_map(struct bpfvm_object *obj, size_t i)
 		return obj_error(obj, -ELOOP, "%s: map-in-map definitions form a cycle", what);
 	m->creating = 1;
 	struct bpfvm_map_def def = m->def;
+	/* The kernel keeps 15 characters of a map's name (BPF_OBJ_NAME_LEN)
+	 * and libbpf truncates longer ones; the object keeps the full name. */
+	char short_name[16];
+	snprintf(short_name, sizeof(short_name), "%s", m->name);
+	def.name = short_name;
 	long inner = m->inner;
 	if (inner < 0 && m->inner_elf_id)
 		inner = map_by_elf_id(obj, m->inner_elf_id);

@@ -118,6 +118,11 @@ struct bpfvm_object_map {
 	int creating;
 };
 
+struct obj_kconfig {
+	const char *name;
+	uint32_t off, size; /* in the .kconfig map's value */
+};
+
 struct obj_section_info {
 	const char *name, *kind;
 	uint64_t size;
@@ -145,6 +150,9 @@ struct bpfvm_object {
 	struct bpfvm_map **map_handles; /* nmaps entries once created */
 	int maps_created;
 	struct btf *btf;
+	struct obj_kconfig *kconfig; /* externs of BTF DATASEC .kconfig */
+	size_t nkconfig;
+	long kconfig_map;            /* index in maps, -1 if none */
 	struct obj_section_info *sections; /* every ELF section, for listings */
 	size_t nsections;
 	/* Set while opening only. */
@@ -161,6 +169,8 @@ const char *obj_sec_name(struct bpfvm_object *obj, size_t shndx);
 Elf_Data *obj_sec_data(struct bpfvm_object *obj, size_t shndx, GElf_Shdr *shdr);
 
 /* maps.c */
+struct bpfvm_object_map *obj_new_map(struct bpfvm_object *obj, const char *name,
+				     const char *section, size_t shndx);
 int obj_collect_legacy_maps(struct bpfvm_object *obj, size_t shndx, const char *secname);
 int obj_collect_btf_maps(struct bpfvm_object *obj, size_t shndx);
 int obj_collect_data_map(struct bpfvm_object *obj, size_t shndx, const char *secname);
@@ -175,6 +185,10 @@ void obj_prog_free(struct bpfvm_object_prog *prog);
 
 /* btfext.c */
 int obj_load_btf(struct bpfvm_object *obj, size_t btf_shndx, size_t ext_shndx);
+
+/* kconfig.c */
+int obj_collect_kconfig(struct bpfvm_object *obj);
+int obj_kconfig_offset(struct bpfvm_object *obj, const char *name, size_t *map, uint32_t *off);
 
 /* sectype.c: nothing but the public functions. */
 

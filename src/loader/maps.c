@@ -17,8 +17,8 @@ static int known_map_type(uint32_t type)
 	return type != BPF_MAP_TYPE_UNSPEC && libbpf_bpf_map_type_str((enum bpf_map_type)type);
 }
 
-static struct bpfvm_object_map *new_map(struct bpfvm_object *obj, const char *name,
-					const char *section, size_t shndx)
+struct bpfvm_object_map *obj_new_map(struct bpfvm_object *obj, const char *name,
+				     const char *section, size_t shndx)
 {
 	struct bpfvm_object_map *nm = realloc(obj->maps, (obj->nmaps + 1) * sizeof(*nm));
 	if (!nm)
@@ -89,7 +89,7 @@ static uint32_t u32_at(const uint8_t *rec, size_t field)
 static int legacy_map(struct bpfvm_object *obj, size_t shndx, const char *secname, const char *name,
 		      const uint8_t *rec, size_t recsz, size_t first_in_section)
 {
-	struct bpfvm_object_map *m = new_map(obj, name, secname, shndx);
+	struct bpfvm_object_map *m = obj_new_map(obj, name, secname, shndx);
 	if (!m)
 		return obj_error(obj, -ENOMEM, "out of memory");
 	m->kind = MAP_LEGACY;
@@ -279,6 +279,16 @@ static int parse_btf_map_def(struct btf_map_parse *p, const struct btf_type *st)
 		if (rc)
 			return rc;
 	}
+	/* libbpf sizes a perf event array for the CPUs when the object does
+	 * not say, and its slots are u32 fds. */
+	if (p->def->type == BPFVM_MAP_PERF_EVENT_ARRAY) {
+		if (!p->def->key_size)
+			p->def->key_size = 4;
+		if (!p->def->value_size)
+			p->def->value_size = 4;
+		if (!p->def->max_entries)
+			p->def->max_entries = BPFVM_NR_CPUS;
+	}
 	if (!known_map_type(p->def->type))
 		return obj_error(p->obj, -EINVAL, "section .maps: map '%s': %s map type %u", p->map,
 				 p->def->type ? "unknown" : "missing", p->def->type);
@@ -317,7 +327,7 @@ int obj_collect_btf_maps(struct bpfvm_object *obj, size_t shndx)
 		long sym = symbol_in_section(obj, shndx, name);
 		if (sym < 0)
 			return obj_error(obj, -EINVAL, "section .maps: map '%s' has no symbol", name);
-		struct bpfvm_object_map *m = new_map(obj, name, ".maps", shndx);
+		struct bpfvm_object_map *m = obj_new_map(obj, name, ".maps", shndx);
 		if (!m)
 			return obj_error(obj, -ENOMEM, "out of memory");
 		m->kind = MAP_BTF;
@@ -334,7 +344,7 @@ int obj_collect_btf_maps(struct bpfvm_object *obj, size_t shndx)
 			char iname[300];
 			snprintf(iname, sizeof(iname), "%s.inner", name);
 			size_t outer = obj->nmaps - 1;
-			struct bpfvm_object_map *im = new_map(obj, iname, ".maps", shndx);
+			struct bpfvm_object_map *im = obj_new_map(obj, iname, ".maps", shndx);
 			if (!im)
 				return obj_error(obj, -ENOMEM, "out of memory");
 			im->kind = MAP_BTF;
@@ -366,7 +376,7 @@ int obj_collect_data_map(struct bpfvm_object *obj, size_t shndx, const char *sec
 			return obj_error(obj, -EINVAL, "section %s: truncated or corrupt", secname);
 		bytes = data->d_buf;
 	}
-	struct bpfvm_object_map *m = new_map(obj, secname, secname, shndx);
+	struct bpfvm_object_map *m = obj_new_map(obj, secname, secname, shndx);
 	if (!m)
 		return obj_error(obj, -ENOMEM, "out of memory");
 	m->kind = MAP_DATA;

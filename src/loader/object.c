@@ -462,6 +462,8 @@ static int open_elf(struct bpfvm_object *obj, const struct bpfvm_object_opts *op
 	if (!rc)
 		rc = collect_maps(obj);
 	if (!rc)
+		rc = obj_collect_kconfig(obj);
+	if (!rc)
 		rc = collect_funcs(obj);
 	if (!rc)
 		rc = collect_progs(obj, opts->default_type);
@@ -485,6 +487,7 @@ int bpfvm_object_open_mem(struct bpfvm_vm *vm, const void *data, size_t size,
 	if (!obj)
 		return bpfvm__vm_error(vm, -ENOMEM, "out of memory");
 	obj->vm = vm;
+	obj->kconfig_map = -1;
 	obj->name = strdup(opts->name ? opts->name : "object");
 	/* libelf wants writable memory; keep our own copy while opening. */
 	char *image = malloc(size ? size : 1);
@@ -577,6 +580,7 @@ void bpfvm_object_close(struct bpfvm_object *obj)
 	free(obj->syms);
 	free(obj->sec_of_shndx);
 	free(obj->sections);
+	free(obj->kconfig);
 	btf__free(obj->btf);
 	for (size_t i = 0; i < obj->nstrings; i++)
 		free(obj->strings[i]);

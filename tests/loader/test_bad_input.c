@@ -250,6 +250,15 @@ TEST(unknown_legacy_map_type_names_the_map)
 	free(b.data);
 }
 
+TEST(unknowable_kconfig_option_names_the_extern)
+{
+	COMPILE_BLOB("bad_kconfig", b);
+	char msg[512];
+	CHECK_EQ(try_open(b.data, b.len, msg, sizeof(msg)), -ENOENT);
+	CHECK_CONTAINS(msg, "extern 'CONFIG_HZ' (.kconfig): bpfvm has no kernel configuration");
+	free(b.data);
+}
+
 TEST(missing_file_names_the_path)
 {
 	struct bpfvm_vm *vm;

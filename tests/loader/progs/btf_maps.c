@@ -40,23 +40,23 @@ struct {
 	.values = { [0] = &inner_a, [2] = &inner_b },
 };
 
-int prog_one(void *ctx);
-int prog_two(void *ctx);
+int prog_one(struct __sk_buff *ctx);
+int prog_two(struct __sk_buff *ctx);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 3);
 	__uint(key_size, sizeof(__u32));
-	__array(values, int (void *));
+	__array(values, int (struct __sk_buff *));
 } jumps SEC(".maps") = {
 	.values = { [1] = (void *)&prog_one, [2] = (void *)&prog_two },
 };
 
-SEC("raw_one") int prog_one(void *ctx) { return 11; }
-SEC("raw_two") int prog_two(void *ctx) { return 22; }
+SEC("tc") int prog_one(struct __sk_buff *ctx) { return 11; }
+SEC("tc") int prog_two(struct __sk_buff *ctx) { return 22; }
 
-/* Tail-calls slot *(u32 *)ctx of `jumps`; returns 99 if the slot is empty. */
-SEC("entry") int entry_prog(__u32 *ctx)
+/* Tail-calls slot 1 of `jumps`; returns 99 if the slot is empty. */
+SEC("tc") int entry_prog(struct __sk_buff *ctx)
 {
 	bpf_tail_call(ctx, &jumps, 1);
 	return 99;
