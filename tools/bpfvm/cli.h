@@ -52,6 +52,22 @@ int cli_testrun_wanted(int argc, char **argv);
 int cli_testrun_main(int argc, char **argv);
 void cli_testrun_help(FILE *out);
 
+/* ---- maps (maps_cli.c) ---- */
+struct bpfvm_vm;
+struct bpfvm_map;
+/* --maps=SPEC: "type:key_size:value_size:max_entries[:flags],..." creates
+ * the maps on vm in order (map[N] in a program is the N-th); *maps is
+ * malloc'ed. Types: hash array prog_array perf_event_array percpu_hash
+ * percpu_array lru_hash lru_percpu_hash lpm_trie queue stack ringbuf.
+ * Returns 0 or -errno with a message in err. */
+int cli_parse_maps(struct bpfvm_vm *vm, const char *spec, struct bpfvm_map ***maps, size_t *n,
+		   char *err, size_t errlen);
+/* Print every map's contents (keys and values in hex, or JSON), after
+ * printing pending ring/perf buffer records. */
+void cli_dump_maps(struct bpfvm_vm *vm, FILE *out, int json);
+/* Print (and consume) the records ring buffers and perf buffers hold. */
+void cli_poll_buffers(struct bpfvm_vm *vm, FILE *out, int json);
+
 /* Print "bpfvm CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -29,6 +29,8 @@ struct run_cfg {
 	struct cli_object_select sel; /* ELF objects: --prog, --section, --type */
 	enum bpfvm_prog_type type;    /* --prog-type (bytecode/assembly) */
 	int unpriv;                   /* --unpriv: verify with unprivileged rules */
+	const char *maps;             /* --maps SPEC (maps_cli.c) */
+	int dump_maps, json;          /* --dump-maps, --json */
 };
 
 struct run_option {
@@ -167,6 +169,26 @@ static int opt_unpriv(struct run_cfg *cfg, const char *arg)
 	return 0;
 }
 
+static int opt_maps(struct run_cfg *cfg, const char *arg)
+{
+	cfg->maps = arg;
+	return 0;
+}
+
+static int opt_dump_maps(struct run_cfg *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->dump_maps = 1;
+	return 0;
+}
+
+static int opt_json(struct run_cfg *cfg, const char *arg)
+{
+	(void)arg;
+	cfg->json = 1;
+	return 0;
+}
+
 static const struct run_option run_options[] = {
 	{"--hex", "HEX", "the program as hex bytes (\"b7 00 00 00 2a 00 00 00 95 ...\") instead of FILE", opt_hex},
 	{"--mem", "HEX", "memory for the program: r1 points to it, r2 holds its length", opt_mem},
@@ -182,6 +204,9 @@ static const struct run_option run_options[] = {
 	{"--prog", "NAME", "object file (.o): run the program (function) NAME", opt_prog},
 	{"--section", "SEC", "object file: run the first program of section SEC", opt_section},
 	{"--type", "TYPE", "object file: program type instead of the section's (xdp, tc, raw...)", opt_type},
+	{"--maps", "SPEC", "maps map[0], map[1].. as type:key_size:value_size:max_entries[:flags],...", opt_maps},
+	{"--dump-maps", NULL, "print every map's contents after the run", opt_dump_maps},
+	{"--json", NULL, "--dump-maps and buffer records as JSON", opt_json},
 };
 #define NRUN_OPTIONS (sizeof(run_options) / sizeof(run_options[0]))
 
@@ -379,6 +404,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	struct bpfvm_vm *vm = NULL;
 	struct bpfvm_prog *prog = NULL;
+	struct bpfvm_map **maps = NULL;
+	size_t nmaps = 0;
 	rc = bpfvm_vm_create(&vm);
 	if (rc) {
 		cli_error("run", "cannot create a VM: %s", strerror(-rc));
@@ -393,13 +420,25 @@ static int cmd_run(int argc, char **argv)
 		/* Tracing watches the interpreter. */
 		.engine = cfg.trace ? BPFVM_ENGINE_INTERP : cfg.engine,
 	};
+	if (cfg.maps && cli_parse_maps(vm, cfg.maps, &maps, &nmaps, err, sizeof(err))) {
+		cli_error("run", "--maps: %s", err);
+		rc = CLI_USAGE;
+		goto out;
+	}
+	opts.maps = maps;
+	opts.nmaps = nmaps;
 	if (bpfvm_prog_load(vm, p.insns, p.n, &opts, &prog)) {
 		cli_error("run", "%s", bpfvm_vm_last_error(vm));
 		rc = CLI_FAIL;
 		goto out;
 	}
 	rc = run_program(prog, &cfg);
+	if (cfg.dump_maps)
+		cli_dump_maps(vm, stdout, cfg.json);
+	else
+		cli_poll_buffers(vm, stdout, cfg.json);
 out:
+	free(maps);
 	bpfvm_vm_destroy(vm);
 	cli_program_free(&p);
 	free(cfg.mem);
