@@ -45,7 +45,10 @@ t_expect "wrong e_machine: exit 1" 1 "e_machine is 62" -- "$BPFVM" run "$T_TMP/x
 
 # verify: needs the verifier and the verify command.
 if "$BPFVM" --help | grep -q '^  verify'; then
-	t_expect "verify every program" 0 "prog 'calc_a'" -- "$BPFVM" verify "$SECTIONS"
+	t_expect "verify one program" 0 "section calc: prog 'calc_a' (raw, 25 insns): verified" -- "$BPFVM" verify "$SECTIONS" --prog calc_a
+	# cube alone cubes its context pointer: rejected, the others verified.
+	t_expect "verify every program, one rejected" 1 "section calc: prog 'cube': insn 1: R0 pointer *= pointer prohibited" -- "$BPFVM" verify "$SECTIONS"
+	t_expect "verify lists the verified ones" 1 "prog 'xdp_drop' (xdp, 10 insns): verified" -- "$BPFVM" verify "$SECTIONS"
 	t_expect "verify r9 across tail call" 1 "R9 !read_ok" -- "$BPFVM" verify "$R9"
 	t_expect "verify tail call chain" 0 "prog 'second'" -- "$BPFVM" verify "$TAIL"
 	t_expect "run (verified) r9 rejected" 1 "R9 !read_ok" -- "$BPFVM" run "$R9" --prog first
