@@ -4,6 +4,7 @@
  * programs and for random valid programs over synthetic traffic. */
 #include <errno.h>
 #include <linux/filter.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 
 #include "bpfvm/bpfvm.h"
@@ -270,4 +271,28 @@ TEST(translated_random_programs_match_the_classic_interpreter)
 	bpfvm_vm_destroy(vm);
 	if (!ran)
 		SKIP("no eBPF engine is built into the library yet");
+}
+
+/* The classic interpreter itself against libpcap's bpf_filter(), on the
+ * same random programs and packets (lengths cut anywhere). */
+TEST(classic_interpreter_matches_libpcap_bpf_filter)
+{
+	struct packets pk = make_packets(200, 11);
+	uint64_t seed = 0x1234567;
+	struct bpfvm_cbpf_insn prog[48];
+	int mismatches = 0;
+	for (int i = 0; i < 2000 && mismatches < 3; i++) {
+		size_t n = random_program(&seed, prog, N(prog));
+		for (size_t j = 0; j < pk.n && mismatches < 3; j++) {
+			uint32_t caplen = j % 3 ? pk.caplen[j] : (uint32_t)traffic_pick(&seed, pk.caplen[j] + 1);
+			uint32_t ours = bpfvm_cbpf_run(prog, n, pk.data[j], pk.wirelen[j], caplen);
+			uint32_t theirs = bpf_filter((const struct bpf_insn *)prog, pk.data[j], pk.wirelen[j], caplen);
+			if (ours != theirs) {
+				mismatches++;
+				harness_fail(__FILE__, __LINE__, "random program %d packet %zu: bpfvm 0x%x, libpcap 0x%x",
+					     i, j, ours, theirs);
+			}
+		}
+	}
+	free_packets(&pk);
 }
