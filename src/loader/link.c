@@ -64,8 +64,9 @@ static int resolve_code_reloc(struct bpfvm_object *obj, struct obj_sec *sec, siz
 	}
 	if (sym->shndx == SHN_UNDEF)
 		return obj_error(obj, -EINVAL, "section %s: insn %zu: relocation against undefined "
-				 "symbol '%s' (extern variables and kfuncs are not supported)",
-				 sec->name, idx, sym->name);
+				 "symbol '%s' (%s)", sec->name, idx, sym->name,
+				 obj->btf ? "extern variables and kfuncs are not supported"
+					  : "no .BTF: __kconfig externs need -g; other externs are not supported");
 	long target_sec = sym->shndx < obj->nshndx ? obj->sec_of_shndx[sym->shndx] : -1;
 	if (is_local_call(info)) {
 		if (target_sec < 0)

@@ -8,6 +8,10 @@
 #       shallow); PATH is a .c file or a directory (its *kern*.c, *.bpf.c
 #       and *_bpf.c files). Each compiles with clang -O2 -g -target bpf into
 #       OUTDIR/<repo>__<path>.o; failures go to OUTDIR/build.log.
+#   corpus.sh user OUTDIR
+#       Objects as users bring them: the loader's test programs
+#       (tests/loader/progs) built as users build them: clang -O2 -g, with
+#       -mcpu=v3, without -g (no BTF), and stripped of DWARF.
 #   corpus.sh report OUTDIR [OBJECT...]
 #       Runs corpus_check over OUTDIR/*.o (and the extra objects) and
 #       prints OUTDIR/results.tsv as a markdown table per source.
@@ -87,6 +91,21 @@ cmd_build() {
 	echo "built $built objects, $failed failed to compile (see $OUT/build.log)"
 }
 
+cmd_user() {
+	OUT=$1
+	mkdir -p "$OUT"
+	local f name
+	for f in "$ROOT"/tests/loader/progs/*.c; do
+		name=$(basename "$f" .c)
+		case $name in bad_*) continue ;; esac
+		clang -O2 -g -target bpf -I"$INC" -c "$f" -o "$OUT/user-O2-g__$name.o"
+		clang -O2 -g -target bpf -mcpu=v3 -I"$INC" -c "$f" -o "$OUT/user-mcpu-v3__$name.o"
+		clang -O2 -target bpf -I"$INC" -c "$f" -o "$OUT/user-no-g__$name.o"
+		cp "$OUT/user-O2-g__$name.o" "$OUT/user-stripped__$name.o"
+		llvm-strip -g "$OUT/user-stripped__$name.o" 2>/dev/null || strip -g "$OUT/user-stripped__$name.o"
+	done
+}
+
 cmd_report() {
 	OUT=$1; shift
 	local tool=$OUT/.work/corpus_check
@@ -106,6 +125,7 @@ cmd_report() {
 	{
 		s = src($1); objs[s "\t" $1] = 1; sources[s] = 1
 		if ($4 == "open=fail" || $4 == "open=crash") { openfail[s]++; next }
+		if ($2 == "-") next
 		progs[s]++; opened[s]++
 		if ($5 == "verify=ok") ver[s]++
 		if ($5 == "verify=n/a") vna[s]++
@@ -124,9 +144,17 @@ cmd_report() {
 		}
 		printf "| **total** | %d | %d | %d | %d | %d |\n", t_obj, t_open, t_prog, t_ver, t_ran
 	}' "$OUT/results.tsv"
+	echo
+	echo "Why programs do not open, verify or run (count, first error; object and program names removed):"
+	echo
+	awk -F'\t' '$7 != "" && $7 != "no programs" { r = $7; gsub(/\/[^ :]*\.o: /, "", r); gsub(/prog .[A-Za-z_0-9]*.: /, "", r);
+		gsub(/insn [0-9]+/, "insn N", r); gsub(/map .[A-Za-z_0-9.]*.: /, "map: ", r); print r }' "$OUT/results.tsv" |
+		sed -e 's/^\(verify\|run\|load\): section [^:]*: /\1: /' | sort | uniq -c | sort -rn | head -25 |
+		awk '{ n = $1; $1 = ""; printf "- %d ×%s\n", n, $0 }'
 }
 
 case ${1:-} in
+user) shift; [ $# -eq 1 ] || die "usage: corpus.sh user OUTDIR"; cmd_user "$@" ;;
 build) shift; [ $# -ge 2 ] || die "usage: corpus.sh build OUTDIR REPO:PATH..."; cmd_build "$@" ;;
 report) shift; [ $# -ge 1 ] || die "usage: corpus.sh report OUTDIR [OBJECT...]"; cmd_report "$@" ;;
 *) die "usage: corpus.sh build OUTDIR REPO:PATH... | corpus.sh report OUTDIR [OBJECT...]" ;;

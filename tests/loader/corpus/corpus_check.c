@@ -107,6 +107,8 @@ int main(int argc, char **argv)
 		size_t n = bpfvm_object_prog_count(obj);
 		bpfvm_object_close(obj);
 		bpfvm_vm_destroy(vm);
+		if (n == 0)
+			printf("%s\t-\t-\topen=ok\tverify=n/a\trun=n/a\tno programs\n", argv[i]);
 		for (size_t k = 0; k < n; k++)
 			check_prog(argv[i], k);
 		fflush(stdout);
