@@ -304,14 +304,17 @@ static int verify_one(const char *cmd, struct bpfvm_object *obj, struct bpfvm_ob
 {
 	int rc = bpfvm_object_prog_load(p, opts);
 	const char *type = bpfvm_object_type_name(bpfvm_object_prog_type(p));
-	if (!rc) {
+	/* A failure of a program its static PROG_ARRAY values name is that
+	 * program's, reported when the loop reaches it. */
+	int own_failure = rc && !bpfvm_object_prog_handle(p);
+	if (!own_failure) {
 		size_t n;
 		bpfvm_object_prog_insns(p, &n);
 		printf("%s: section %s: prog '%s' (%s, %zu insns): verified\n", bpfvm_object_name(obj),
 		       bpfvm_object_prog_section(p), bpfvm_object_prog_name(p), type ? type : "?", n);
-		if (opts->log_buf && opts->log_level && opts->log_buf[0])
+		if (opts->log_buf && opts->log_level && opts->log_buf[0] && !rc)
 			printf("%s", opts->log_buf);
-		return CLI_OK;
+		return rc ? CLI_FAIL : CLI_OK;
 	}
 	cli_error(cmd, "%s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
 	if (opts->log_buf && opts->log_buf[0])
