@@ -7,7 +7,8 @@
  * "0 + - space" flags and a width. Anything else, a non-printable or
  * non-ASCII character, a format not NUL-terminated within its size, a
  * %s/%p followed by a letter or digit, or more conversions than
- * arguments gives -EINVAL, as in the kernel. Strings are read with a
+ * arguments gives -EINVAL, as in the kernel (checked against it by
+ * tests/helpers/test_kernel_printk.c). Strings are read with a
  * safe read; a bad pointer prints as an empty string. */
 #include <stdio.h>
 #include <string.h>
@@ -18,20 +19,24 @@
 #define MAX_BPRINTF_VARARGS 12
 #define MAX_STR_ARG 512
 
+/* The kernel's ctype is Latin-1 (160 is a space, 161..191 punctuation).
+ * Its format check lets every byte >= 128 through (measured against
+ * BPF_PROG_TEST_RUN: only ASCII controls other than \t..\r and DEL are
+ * rejected). */
 static int k_isspace(unsigned char c)
 {
-	return c == ' ' || (c >= '\t' && c <= '\r');
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 160;
 }
 
 static int k_ispunct(unsigned char c)
 {
 	return (c >= 0x21 && c <= 0x2f) || (c >= 0x3a && c <= 0x40) || (c >= 0x5b && c <= 0x60) ||
-	       (c >= 0x7b && c <= 0x7e);
+	       (c >= 0x7b && c <= 0x7e) || (c >= 161 && c <= 191);
 }
 
-static int k_isprint(unsigned char c)
+static int k_fmt_char_ok(unsigned char c)
 {
-	return c >= 0x20 && c < 0x7f;
+	return (c >= 0x20 && c < 0x7f) || (c >= '\t' && c <= '\r') || c >= 0x80;
 }
 
 static int ends_word(unsigned char c)
@@ -53,6 +58,12 @@ static void put(struct out *o, const char *s, size_t n)
 }
 
 static void put_fmt(struct out *o, const char *spec, ...) __attribute__((format(printf, 2, 3)));
+
+static void put_repeat(struct out *o, char c, long n)
+{
+	for (long i = 0; i < n; i++)
+		put(o, &c, 1);
+}
 static void put_fmt(struct out *o, const char *spec, ...)
 {
 	char tmp[MAX_STR_ARG + 128];
@@ -64,10 +75,40 @@ static void put_fmt(struct out *o, const char *spec, ...)
 		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* The spec's flags and width, as "%<flags><width>" + conv. */
+#define FIELD_WIDTH_MAX ((1 << 23) - 1) /* the kernel's vsnprintf limit */
+#define LIBC_WIDTH_MAX 256
+
+/* The spec's flags and width, as "%<flags><width>" + conv. Widths past
+ * what the temporary buffer holds are left out; put_padded adds them. */
 static void make_spec(char *spec, size_t size, const char *flags, size_t flen, const char *conv)
 {
+	long width = 0;
+	size_t f = 0;
+	while (f < flen && (flags[f] < '1' || flags[f] > '9'))
+		f++;
+	for (size_t i = f; i < flen; i++)
+		width = width < FIELD_WIDTH_MAX ? width * 10 + (flags[i] - '0') : width;
+	if (width > LIBC_WIDTH_MAX)
+		flen = f;
 	snprintf(spec, size, "%%%.*s%s", (int)flen, flags, conv);
+}
+
+/* Width of the spec if it is too wide for make_spec, else 0. */
+static long big_width(const char *flags, size_t flen, int *left, int *zero)
+{
+	long width = 0;
+	size_t f = 0;
+	*left = *zero = 0;
+	while (f < flen && (flags[f] < '1' || flags[f] > '9')) {
+		*left |= flags[f] == '-';
+		*zero |= flags[f] == '0';
+		f++;
+	}
+	for (size_t i = f; i < flen; i++)
+		width = width < FIELD_WIDTH_MAX ? width * 10 + (flags[i] - '0') : width;
+	if (width > FIELD_WIDTH_MAX)
+		width = FIELD_WIDTH_MAX;
+	return width > LIBC_WIDTH_MAX ? width : 0;
 }
 
 static void put_ip(struct out *o, struct bpfvm_vm *vm, char kind, char ver, uint64_t addr)
@@ -89,6 +130,32 @@ static void put_ip(struct out *o, struct bpfvm_vm *vm, char kind, char ver, uint
 		put_fmt(o, kind == 'I' && i ? ":%02x%02x" : "%02x%02x", ip[i], ip[i + 1]);
 }
 
+/* Append one converted argument, adding the padding of a field width
+ * too wide for the temporary buffer (as the kernel's, up to 2^23 - 1). */
+static void emit(struct out *o, const struct out *t, const char *flags, size_t flen, int numeric)
+{
+	int left, zero;
+	long width = big_width(flags, flen, &left, &zero);
+	size_t len = t->len < t->size ? t->len : t->size - 1;
+	long pad = width > (long)len ? width - (long)len : 0;
+	if (!pad) {
+		put(o, t->buf, len);
+		return;
+	}
+	if (left) {
+		put(o, t->buf, len);
+		put_repeat(o, ' ', pad);
+	} else if (zero && numeric) {
+		size_t sign = len && (t->buf[0] == '-' || t->buf[0] == '+' || t->buf[0] == ' ');
+		put(o, t->buf, sign);
+		put_repeat(o, '0', pad);
+		put(o, t->buf + sign, len - sign);
+	} else {
+		put_repeat(o, ' ', pad);
+		put(o, t->buf, len);
+	}
+}
+
 int bpfvm__bprintf(struct bpfvm_vm *vm, char *outbuf, size_t outsz, const char *fmt,
 		   size_t fmt_size, const uint64_t *args, int nargs)
 {
@@ -102,7 +169,7 @@ int bpfvm__bprintf(struct bpfvm_vm *vm, char *outbuf, size_t outsz, const char *
 		int spec_no = 0;
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)fmt[i];
-			if (!k_isprint(c) && !k_isspace(c))
+			if (!k_fmt_char_ok(c))
 				return -EINVAL;
 			if (c != '%') {
 				put(&o, &fmt[i], 1);
@@ -124,7 +191,9 @@ int bpfvm__bprintf(struct bpfvm_vm *vm, char *outbuf, size_t outsz, const char *
 				while (fmt[i] >= '0' && fmt[i] <= '9')
 					i++;
 			size_t flen = (size_t)(&fmt[i] - flags);
-			char spec[48];
+			char spec[48], tbuf[MAX_STR_ARG + 128];
+			struct out t = {tbuf, sizeof(tbuf), 0};
+			int numeric = 1;
 			if (fmt[i] == 'p') {
 				char next = fmt[i + 1];
 				if ((next == 'k' || next == 'u') && fmt[i + 2] == 's') {
@@ -137,16 +206,24 @@ int bpfvm__bprintf(struct bpfvm_vm *vm, char *outbuf, size_t outsz, const char *
 				    next == 's' || next == 'S' || next == 'B') {
 					if (!ends_word((unsigned char)next))
 						i++;
-					make_spec(spec, sizeof(spec), flags, flen, flen ? "llx" : "016llx");
-					put_fmt(&o, spec, (unsigned long long)arg);
+					if (!arg && next != 'K' && next != 'x') {
+						/* As the kernel: "(null)", as wide as a pointer. */
+						make_spec(spec, sizeof(spec), flags, flen, flen ? "s" : "16s");
+						put_fmt(&t, spec, "(null)");
+					} else {
+						make_spec(spec, sizeof(spec), flags, flen, flen ? "llx" : "016llx");
+						put_fmt(&t, spec, (unsigned long long)arg);
+					}
+					emit(&o, &t, flags, flen, numeric);
 					spec_no++;
 					continue;
 				}
 				if ((next != 'i' && next != 'I') || (fmt[i + 2] != '4' && fmt[i + 2] != '6'))
 					return -EINVAL;
 				if (pass)
-					put_ip(&o, vm, next, fmt[i + 2], arg);
+					put_ip(&t, vm, next, fmt[i + 2], arg);
 				i += 2;
+				emit(&o, &t, flags, flen, numeric);
 				spec_no++;
 				continue;
 			}
@@ -154,19 +231,23 @@ int bpfvm__bprintf(struct bpfvm_vm *vm, char *outbuf, size_t outsz, const char *
 				if (!ends_word((unsigned char)fmt[i + 1]))
 					return -EINVAL;
 string_arg:
+				numeric = 0;
 				if (pass) {
 					char str[MAX_STR_ARG];
 					if (bpfvm__host_read_str(vm, str, arg, sizeof(str), 0) < 0)
 						str[0] = 0;
 					make_spec(spec, sizeof(spec), flags, flen, "s");
-					put_fmt(&o, spec, str);
+					put_fmt(&t, spec, str);
 				}
+				emit(&o, &t, flags, flen, numeric);
 				spec_no++;
 				continue;
 			}
 			if (fmt[i] == 'c') {
+				numeric = 0;
 				make_spec(spec, sizeof(spec), flags, flen, "c");
-				put_fmt(&o, spec, (int)(unsigned char)arg);
+				put_fmt(&t, spec, (int)(unsigned char)arg);
+				emit(&o, &t, flags, flen, numeric);
 				spec_no++;
 				continue;
 			}
@@ -182,13 +263,14 @@ string_arg:
 			char cs[4] = {'l', 'l', is_signed ? 'd' : conv, 0};
 			make_spec(spec, sizeof(spec), flags, flen, cs);
 			if (longs == 0 && is_signed)
-				put_fmt(&o, spec, (long long)(int32_t)arg);
+				put_fmt(&t, spec, (long long)(int32_t)arg);
 			else if (longs == 0)
-				put_fmt(&o, spec, (unsigned long long)(uint32_t)arg);
+				put_fmt(&t, spec, (unsigned long long)(uint32_t)arg);
 			else if (is_signed)
-				put_fmt(&o, spec, (long long)arg);
+				put_fmt(&t, spec, (long long)arg);
 			else
-				put_fmt(&o, spec, (unsigned long long)arg);
+				put_fmt(&t, spec, (unsigned long long)arg);
+			emit(&o, &t, flags, flen, numeric);
 			spec_no++;
 		}
 		if (pass) {
