@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
 
 #include "bpfvm/object.h"
 #include "loader/objtest.h"
@@ -405,5 +409,136 @@ TEST(open_from_memory_equals_open_from_file)
 	CHECK_STR(bpfvm_object_name(b), path);
 	bpfvm_object_close(a);
 	bpfvm_object_close(b);
+	bpfvm_vm_destroy(vm);
+}
+
+/* Rewrite an object's REL sections as RELA ones, as other toolchains write
+ * them: the addend moves out of the instruction (the offset of a global
+ * variable, the target of a call relative to its symbol). */
+static int rel_to_rela(const char *in_path, const char *out_path)
+{
+	elf_version(EV_CURRENT);
+	int in = open(in_path, O_RDONLY), out = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	Elf *src = in >= 0 ? elf_begin(in, ELF_C_READ, NULL) : NULL;
+	Elf *dst = out >= 0 ? elf_begin(out, ELF_C_WRITE, NULL) : NULL;
+	GElf_Ehdr eh;
+	size_t shstrndx, nbufs = 0;
+	void *bufs[128];
+	int ok = src && dst && gelf_getehdr(src, &eh) && gelf_newehdr(dst, ELFCLASS64) &&
+		 !elf_getshdrstrndx(src, &shstrndx);
+	if (ok)
+		ok = gelf_update_ehdr(dst, &eh) != 0;
+	for (Elf_Scn *scn = NULL; ok && (scn = elf_nextscn(src, scn));) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		Elf_Data *d = elf_getdata(scn, NULL);
+		Elf_Scn *ns = elf_newscn(dst);
+		Elf_Data *nd = elf_newdata(ns);
+		*nd = *d;
+		if (sh.sh_type == SHT_REL) {
+			size_t n = sh.sh_size / sh.sh_entsize;
+			Elf64_Rela *rela = calloc(n ? n : 1, sizeof(*rela));
+			if (!rela || nbufs == 128) {
+				free(rela);
+				ok = 0;
+				break;
+			}
+			bufs[nbufs++] = rela;
+			Elf_Scn *tscn = elf_getscn(src, sh.sh_info);
+			GElf_Shdr tsh;
+			gelf_getshdr(tscn, &tsh);
+			Elf_Data *target = elf_getdata(tscn, NULL);
+			int code = (tsh.sh_flags & SHF_EXECINSTR) != 0;
+			for (size_t i = 0; i < n; i++) {
+				GElf_Rel r;
+				gelf_getrel(d, (int)i, &r);
+				rela[i].r_offset = r.r_offset;
+				rela[i].r_info = r.r_info;
+				/* LD_IMM64 keeps its offset as addend; a call's
+				 * target is symbol + addend. */
+				if (code && r.r_offset + 8 <= target->d_size) {
+					struct bpfvm_insn insn;
+					memcpy(&insn, (char *)target->d_buf + r.r_offset, sizeof(insn));
+					const struct bpfvm_opinfo *info = bpfvm_isa_lookup(&insn);
+					if (info && info->kind == BPFVM_KIND_LDDW)
+						rela[i].r_addend = insn.imm;
+					else if (info && info->kind == BPFVM_KIND_CALL)
+						rela[i].r_addend = ((int64_t)insn.imm + 1) * 8;
+					/* The instruction no longer holds it (the
+					 * copy shares this buffer). */
+					insn.imm = 0;
+					memcpy((char *)target->d_buf + r.r_offset, &insn, sizeof(insn));
+				}
+			}
+			nd->d_buf = rela;
+			nd->d_size = n * sizeof(*rela);
+			nd->d_type = ELF_T_RELA;
+			sh.sh_type = SHT_RELA;
+			sh.sh_entsize = sizeof(Elf64_Rela);
+			sh.sh_size = nd->d_size;
+		}
+		gelf_update_shdr(ns, &sh);
+	}
+	int rc = ok && elf_update(dst, ELF_C_WRITE) >= 0 ? 0 : -1;
+	elf_end(dst);
+	elf_end(src);
+	for (size_t i = 0; i < nbufs; i++)
+		free(bufs[i]);
+	close(in);
+	close(out);
+	return rc;
+}
+
+TEST(rela_relocation_sections_link_like_rel_ones)
+{
+	char path[600], rela_path[640];
+	OBJTEST_COMPILE("globals", path);
+	snprintf(rela_path, sizeof(rela_path), "%s.rela.o", path);
+	CHECK_EQ(rel_to_rela(path, rela_path), 0);
+	struct bpfvm_vm *vm;
+	struct bpfvm_object *rel, *rela;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	CHECK_EQ(bpfvm_object_open_file(vm, path, NULL, &rel), 0);
+	int rc = bpfvm_object_open_file(vm, rela_path, NULL, &rela);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "open rela: %s", bpfvm_vm_last_error(vm));
+	else {
+		size_t na, nb;
+		const struct bpfvm_insn *a = prog_insns(rel, "use_globals", &na);
+		const struct bpfvm_insn *b = prog_insns(rela, "use_globals", &nb);
+		CHECK_EQ(na, nb);
+		/* Same maps and offsets; only the instructions' own imm
+		 * (REL's addend) differs before relocation, not after. */
+		CHECK(a && b && na == nb && memcmp(a, b, na * sizeof(*a)) == 0);
+		bpfvm_object_close(rela);
+	}
+	bpfvm_object_close(rel);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(rela_calls_link_like_rel_ones)
+{
+	char path[600], rela_path[640];
+	OBJTEST_COMPILE("sections", path);
+	snprintf(rela_path, sizeof(rela_path), "%s.rela.o", path);
+	CHECK_EQ(rel_to_rela(path, rela_path), 0);
+	struct bpfvm_vm *vm;
+	struct bpfvm_object *rel, *rela;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	CHECK_EQ(bpfvm_object_open_file(vm, path, NULL, &rel), 0);
+	int rc = bpfvm_object_open_file(vm, rela_path, NULL, &rela);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "open rela: %s", bpfvm_vm_last_error(vm));
+	else {
+		static const char *const progs[] = {"calc_a", "calc_b", "xdp_drop", "loop_prog"};
+		for (size_t i = 0; i < 4; i++) {
+			size_t na, nb;
+			const struct bpfvm_insn *a = prog_insns(rel, progs[i], &na);
+			const struct bpfvm_insn *b = prog_insns(rela, progs[i], &nb);
+			CHECK(a && b && na == nb && memcmp(a, b, na * sizeof(*a)) == 0);
+		}
+		bpfvm_object_close(rela);
+	}
+	bpfvm_object_close(rel);
 	bpfvm_vm_destroy(vm);
 }
