@@ -142,8 +142,22 @@ size_t bpfvm__map_host_value_size(const struct bpfvm_map *map)
 		return rc_;                                                  \
 	} while (0)
 
+/* The host's access mode, as the bpf() syscall's for a map created with
+ * BPF_F_RDONLY / BPF_F_WRONLY. */
+static int host_can_read(const struct bpfvm_map *map)
+{
+	return !(map->def.flags & BPFVM_F_WRONLY);
+}
+
+static int host_can_write(const struct bpfvm_map *map)
+{
+	return !(map->def.flags & BPFVM_F_RDONLY);
+}
+
 int bpfvm_map_lookup(struct bpfvm_map *map, const void *key, void *value)
 {
+	if (!host_can_read(map))
+		return -EPERM;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->peek(map, value));
 	if (!map->ops->copy)
@@ -153,6 +167,8 @@ int bpfvm_map_lookup(struct bpfvm_map *map, const void *key, void *value)
 
 int bpfvm_map_update(struct bpfvm_map *map, const void *key, const void *value, uint64_t flags)
 {
+	if (!host_can_write(map))
+		return -EPERM;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->push(map, value, flags));
 	if (!map->ops->update)
@@ -162,6 +178,8 @@ int bpfvm_map_update(struct bpfvm_map *map, const void *key, const void *value, 
 
 int bpfvm_map_delete(struct bpfvm_map *map, const void *key)
 {
+	if (!host_can_write(map))
+		return -EPERM;
 	if (!map->ops->delete)
 		return -BPFVM_ENOTSUPP;
 	HOST_OP(map, map->ops->delete(map, key));
@@ -169,6 +187,8 @@ int bpfvm_map_delete(struct bpfvm_map *map, const void *key)
 
 int bpfvm_map_get_next_key(struct bpfvm_map *map, const void *key, void *next_key)
 {
+	if (!host_can_read(map))
+		return -EPERM;
 	if (!map->ops->get_next_key)
 		return -BPFVM_ENOTSUPP;
 	HOST_OP(map, map->ops->get_next_key(map, key, next_key));
@@ -176,6 +196,8 @@ int bpfvm_map_get_next_key(struct bpfvm_map *map, const void *key, void *next_ke
 
 int bpfvm_map_lookup_and_delete(struct bpfvm_map *map, const void *key, void *value)
 {
+	if (!host_can_read(map) || !host_can_write(map))
+		return -EPERM;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->pop(map, value));
 	if (!map->ops->lookup_and_delete)

@@ -225,6 +225,21 @@ TEST(kernel_diff_array)
 	run_sequence("array", &d, 14, 10000, 5);
 }
 
+TEST(kernel_diff_host_access_modes)
+{
+	const char *why;
+	if (!kernel_available(&why))
+		SKIP(why);
+	struct bpfvm_map_def d = {.type = BPFVM_MAP_HASH, .key_size = 4, .value_size = 4,
+				  .max_entries = 8, .flags = ZERO_SEED | BPF_F_RDONLY};
+	run_sequence("hash rdonly", &d, 10, 2000, 9);
+	d.flags = ZERO_SEED | BPF_F_WRONLY;
+	run_sequence("hash wronly", &d, 10, 2000, 10);
+	struct bpfvm_map_def a = {.type = BPFVM_MAP_ARRAY, .key_size = 4, .value_size = 4,
+				  .max_entries = 8, .flags = BPF_F_RDONLY_PROG};
+	run_sequence("array rdonly_prog", &a, 10, 2000, 11);
+}
+
 TEST(kernel_diff_queue_stack)
 {
 	const char *why;
