@@ -363,7 +363,13 @@ static int match_seq(struct matcher *m, const char **tplp)
 int tpl_match(const struct bpfvm_opinfo *row, const char *text, size_t len, struct operands *ops,
 	      struct failure *f)
 {
-	if (!row->llvm)
+	if (!row->llvm || !len)
+		return 0;
+	/* Quick reject on the first character: a failure at the very start
+	 * only ever yields "unknown instruction", so no message is lost. */
+	const char *t0 = row->llvm;
+	char first = t0[0] != '%' ? t0[0] : (t0[1] == 'D' || t0[1] == 'S') ? 'w' : 'r';
+	if (text[0] != first)
 		return 0;
 	struct matcher m = {text, len, 0, ops, f, row->llvm};
 	memset(ops, 0, sizeof(*ops));
