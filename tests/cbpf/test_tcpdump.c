@@ -81,70 +81,95 @@ static int have_tcpdump(void)
 	return system("tcpdump --version >/dev/null 2>&1") == 0;
 }
 
-/* The capture every test filters, written once per process. */
+/* The captures the tests filter, written once per process: Ethernet, and
+ * raw IP (DLT_RAW: the IPv4/IPv6 frames without their Ethernet header). */
 struct capture {
 	uint8_t (*data)[TRAFFIC_MAX_FRAME];
 	struct pcap_pkthdr *hdr;
 	size_t n;
+	int linktype;
 	char path[128];
 };
-static struct capture cap;
+static struct capture cap, raw_cap;
 
-static void free_capture(void)
+static void free_captures(void)
 {
-	free(cap.data);
-	free(cap.hdr);
-	if (cap.path[0])
-		unlink(cap.path);
+	struct capture *all[] = {&cap, &raw_cap};
+	for (size_t i = 0; i < N(all); i++) {
+		free(all[i]->data);
+		free(all[i]->hdr);
+		if (all[i]->path[0])
+			unlink(all[i]->path);
+	}
 	if (dir[0])
 		rmdir(dir);
 }
 
-static int make_capture(void)
+/* Keep only untagged IP frames and drop their Ethernet header; 0 if the
+ * frame has no IP packet to keep. */
+static int strip_to_raw_ip(uint8_t *frame, struct pcap_pkthdr *h)
 {
-	if (cap.n)
+	unsigned type = (unsigned)frame[12] << 8 | frame[13];
+	if (h->caplen <= 14 || (type != 0x0800 && type != 0x86dd))
 		return 0;
-	snprintf(dir, sizeof(dir), "/tmp/bpfvm-cbpf-XXXXXX");
-	if (!mkdtemp(dir))
-		return -errno;
-	atexit(free_capture);
-	path_in("in.pcap", cap.path, sizeof(cap.path));
-	cap.data = malloc((size_t)NPACKETS * TRAFFIC_MAX_FRAME);
-	cap.hdr = calloc(NPACKETS, sizeof(*cap.hdr));
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
-	pcap_dumper_t *d = p ? pcap_dump_open(p, cap.path) : NULL;
-	if (!cap.data || !cap.hdr || !d) {
+	memmove(frame, frame + 14, h->caplen - 14);
+	h->caplen -= 14;
+	h->len -= 14;
+	return 1;
+}
+
+static int make_capture(struct capture *c, int linktype, const char *name)
+{
+	if (c->n)
+		return 0;
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "/tmp/bpfvm-cbpf-XXXXXX");
+		if (!mkdtemp(dir))
+			return -errno;
+		atexit(free_captures);
+	}
+	c->linktype = linktype;
+	path_in(name, c->path, sizeof(c->path));
+	c->data = malloc((size_t)NPACKETS * TRAFFIC_MAX_FRAME);
+	c->hdr = calloc(NPACKETS, sizeof(*c->hdr));
+	pcap_t *p = pcap_open_dead(linktype, 65535);
+	pcap_dumper_t *d = p ? pcap_dump_open(p, c->path) : NULL;
+	if (!c->data || !c->hdr || !d) {
 		if (p)
 			pcap_close(p);
 		return -EIO;
 	}
 	uint64_t seed = 20241125;
+	size_t n = 0;
 	for (size_t i = 0; i < NPACKETS; i++) {
-		traffic_frame(&seed, cap.data[i], &cap.hdr[i].len, &cap.hdr[i].caplen);
-		cap.hdr[i].ts.tv_sec = TS_BASE + (time_t)i;
-		pcap_dump((u_char *)d, &cap.hdr[i], cap.data[i]);
+		traffic_frame(&seed, c->data[n], &c->hdr[n].len, &c->hdr[n].caplen);
+		if (linktype == DLT_RAW && !strip_to_raw_ip(c->data[n], &c->hdr[n]))
+			continue;
+		c->hdr[n].ts.tv_sec = TS_BASE + (time_t)n;
+		pcap_dump((u_char *)d, &c->hdr[n], c->data[n]);
+		n++;
 	}
-	cap.n = NPACKETS;
+	c->n = n;
 	pcap_dump_close(d);
 	pcap_close(p);
 	return 0;
 }
 
-/* The indexes of the packets of a pcap file written from our capture
+/* The indexes of the packets of a pcap file written from capture c
  * (marked by their timestamps), as a 0/1 vector; -1 if unreadable. */
-static int read_matches(const char *path, uint8_t *match)
+static int read_matches(const struct capture *c, const char *path, uint8_t *match)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	pcap_t *p = pcap_open_offline(path, errbuf);
 	if (!p)
 		return -1;
-	memset(match, 0, cap.n);
+	memset(match, 0, c->n);
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int count = 0;
 	while (pcap_next_ex(p, &h, &data) == 1) {
 		long i = (long)h->ts.tv_sec - TS_BASE;
-		if (i >= 0 && (size_t)i < cap.n) {
+		if (i >= 0 && (size_t)i < c->n) {
 			match[i] = 1;
 			count++;
 		}
@@ -153,32 +178,32 @@ static int read_matches(const char *path, uint8_t *match)
 	return count;
 }
 
-static int tcpdump_matches(const char *expr, uint8_t *match)
+static int tcpdump_matches(const struct capture *c, const char *expr, uint8_t *match)
 {
 	char out[128], cmd[1024];
 	path_in("tcpdump.pcap", out, sizeof(out));
 	/* -Z root: keep the output file writable if tcpdump drops privileges */
-	snprintf(cmd, sizeof(cmd), "tcpdump -Z root -r '%s' -w '%s' '%s' >/dev/null 2>&1", cap.path,
+	snprintf(cmd, sizeof(cmd), "tcpdump -Z root -r '%s' -w '%s' '%s' >/dev/null 2>&1", c->path,
 		 out, expr);
 	if (system(cmd) != 0) {
-		snprintf(cmd, sizeof(cmd), "tcpdump -r '%s' -w '%s' '%s' >/dev/null 2>&1", cap.path,
+		snprintf(cmd, sizeof(cmd), "tcpdump -r '%s' -w '%s' '%s' >/dev/null 2>&1", c->path,
 			 out, expr);
 		if (system(cmd) != 0)
 			return -1;
 	}
-	int count = read_matches(out, match);
+	int count = read_matches(c, out, match);
 	unlink(out);
 	return count;
 }
 
-static void report_difference(const char *expr, const char *engine, const uint8_t *want,
-			      const uint8_t *got)
+static void report_difference(const struct capture *c, const char *expr, const char *engine,
+			      const uint8_t *want, const uint8_t *got)
 {
-	for (size_t i = 0; i < cap.n; i++)
+	for (size_t i = 0; i < c->n; i++)
 		if (want[i] != got[i]) {
 			harness_fail(__FILE__, __LINE__,
-				     "'%s' (%s): packet %zu (wire %u, captured %u) %s by tcpdump, %s by bpfvm",
-				     expr, engine, i, cap.hdr[i].len, cap.hdr[i].caplen,
+				     "'%s' (%s, link type %d): packet %zu (wire %u, captured %u) %s by tcpdump, %s by bpfvm",
+				     expr, engine, c->linktype, i, c->hdr[i].len, c->hdr[i].caplen,
 				     want[i] ? "matched" : "not matched", got[i] ? "matched" : "not matched");
 			return;
 		}
@@ -196,28 +221,27 @@ static const struct engine engines[] = {
 	{"JIT", BPFVM_ENGINE_JIT, 0},
 };
 
-TEST(every_engine_matches_the_packets_tcpdump_matches)
+/* Every expression on capture c: each engine must match exactly the
+ * packets tcpdump matches. */
+static void compare_with_tcpdump(const struct capture *c, const char *const *exprs, size_t nexprs)
 {
-	if (!have_tcpdump())
-		SKIP("tcpdump is not installed");
-	CHECK_EQ(make_capture(), 0);
 	struct bpfvm_vm *vm;
 	CHECK_EQ(bpfvm_vm_create(&vm), 0);
-	uint8_t *want = malloc(cap.n), *got = malloc(cap.n);
+	uint8_t *want = malloc(c->n), *got = malloc(c->n);
 	int missing_engine[N(engines)] = {0};
 	size_t nonempty = 0;
-	for (size_t e = 0; e < N(expressions); e++) {
-		const char *expr = expressions[e];
-		int wanted = tcpdump_matches(expr, want);
+	for (size_t e = 0; e < nexprs; e++) {
+		const char *expr = exprs[e];
+		int wanted = tcpdump_matches(c, expr, want);
 		if (wanted < 0) {
 			harness_fail(__FILE__, __LINE__, "tcpdump failed on '%s'", expr);
 			continue;
 		}
-		nonempty += wanted > 0 && (size_t)wanted < cap.n;
+		nonempty += wanted > 0 && (size_t)wanted < c->n;
 		struct bpfvm_cbpf_insn *prog;
 		size_t n;
 		char err[256];
-		if (bpfvm_cbpf_compile(expr, DLT_EN10MB, 65535, &prog, &n, err, sizeof(err))) {
+		if (bpfvm_cbpf_compile(expr, c->linktype, 65535, &prog, &n, err, sizeof(err))) {
 			harness_fail(__FILE__, __LINE__, "'%s': %s", expr, err);
 			continue;
 		}
@@ -236,15 +260,15 @@ TEST(every_engine_matches_the_packets_tcpdump_matches)
 					continue;
 				}
 			}
-			for (size_t i = 0; i < cap.n; i++) {
+			for (size_t i = 0; i < c->n; i++) {
 				if (engines[g].classic) {
-					got[i] = bpfvm_cbpf_run(prog, n, cap.data[i], cap.hdr[i].len,
-								cap.hdr[i].caplen) != 0;
+					got[i] = bpfvm_cbpf_run(prog, n, c->data[i], c->hdr[i].len,
+								c->hdr[i].caplen) != 0;
 					continue;
 				}
 				struct bpfvm_run run = {.engine = engines[g].engine};
 				struct bpfvm_cbpf_ctx ctx;
-				bpfvm_cbpf_run_init(&run, &ctx, cap.data[i], cap.hdr[i].len, cap.hdr[i].caplen);
+				bpfvm_cbpf_run_init(&run, &ctx, c->data[i], c->hdr[i].len, c->hdr[i].caplen);
 				int rc = bpfvm_prog_run(ep, &run);
 				if (rc)
 					harness_fail(__FILE__, __LINE__, "'%s' (%s) packet %zu: %s", expr,
@@ -252,18 +276,38 @@ TEST(every_engine_matches_the_packets_tcpdump_matches)
 				got[i] = rc == 0 && run.retval != 0;
 			}
 			bpfvm_prog_destroy(ep);
-			report_difference(expr, engines[g].name, want, got);
+			report_difference(c, expr, engines[g].name, want, got);
 		}
 		free(prog);
 	}
 	/* The traffic must exercise the expressions, not trivially (mis)match. */
-	CHECK(nonempty >= N(expressions) - 2);
+	CHECK(nonempty >= nexprs - 2);
 	for (size_t g = 0; g < N(engines); g++)
 		if (missing_engine[g])
 			fprintf(stderr, "note: %s not available, not compared\n", engines[g].name);
 	free(want);
 	free(got);
 	bpfvm_vm_destroy(vm);
+}
+
+TEST(every_engine_matches_the_packets_tcpdump_matches)
+{
+	if (!have_tcpdump())
+		SKIP("tcpdump is not installed");
+	CHECK_EQ(make_capture(&cap, DLT_EN10MB, "ether.pcap"), 0);
+	compare_with_tcpdump(&cap, expressions, N(expressions));
+}
+
+TEST(raw_ip_captures_compile_for_their_link_type)
+{
+	if (!have_tcpdump())
+		SKIP("tcpdump is not installed");
+	CHECK_EQ(make_capture(&raw_cap, DLT_RAW, "raw.pcap"), 0);
+	static const char *const raw_exprs[] = {
+		"ip", "ip6", "tcp port 80", "udp", "icmp6", "ip[6:2] & 0x1fff != 0", "less 100",
+		"host 10.0.0.1", "ip6 and ip6[6] == 44", "tcp[tcpflags] & tcp-syn != 0",
+	};
+	compare_with_tcpdump(&raw_cap, raw_exprs, N(raw_exprs));
 }
 
 /* Runs a shell command and returns its first line of output. */
@@ -288,7 +332,7 @@ TEST(filter_command_counts_and_writes_the_tcpdump_matches)
 	harness_build_path("bpfvm", cli, sizeof(cli));
 	if (access(cli, X_OK) != 0)
 		SKIP("the bpfvm command is not built");
-	CHECK_EQ(make_capture(), 0);
+	CHECK_EQ(make_capture(&cap, DLT_EN10MB, "ether.pcap"), 0);
 	static const char *const some[] = {"tcp and port 80", "vlan and udp", "ip6 and ip6[6] == 44",
 					   "less 100", "icmp or arp"};
 	static const char *const flags[] = {"", "--interp", "--cbpf", "--checked"};
@@ -296,7 +340,7 @@ TEST(filter_command_counts_and_writes_the_tcpdump_matches)
 	char out[128], cmd[1024], line[256];
 	path_in("bpfvm.pcap", out, sizeof(out));
 	for (size_t e = 0; e < N(some); e++) {
-		int wanted = tcpdump_matches(some[e], want);
+		int wanted = tcpdump_matches(&cap, some[e], want);
 		for (size_t f = 0; f < N(flags); f++) {
 			snprintf(cmd, sizeof(cmd), "'%s' filter %s -w '%s' '%s' '%s' 2>&1", cli, flags[f], out,
 				 some[e], cap.path);
@@ -306,8 +350,8 @@ TEST(filter_command_counts_and_writes_the_tcpdump_matches)
 					     flags[f], some[e], rc, line, wanted);
 				continue;
 			}
-			CHECK_EQ(read_matches(out, got), wanted);
-			report_difference(some[e], flags[f], want, got);
+			CHECK_EQ(read_matches(&cap, out, got), wanted);
+			report_difference(&cap, some[e], flags[f], want, got);
 			unlink(out);
 		}
 	}
@@ -338,7 +382,7 @@ TEST(filter_command_shows_classic_and_ebpf_side_by_side)
 	/* A rejected program is one clear line naming the instruction. */
 	char prog[128];
 	path_in("bad.txt", prog, sizeof(prog));
-	CHECK_EQ(make_capture(), 0);
+	CHECK_EQ(make_capture(&cap, DLT_EN10MB, "ether.pcap"), 0);
 	FILE *bad = fopen(prog, "w");
 	fputs("(000) ld       M[3]\n(001) ret\n", bad);
 	fclose(bad);
