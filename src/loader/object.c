@@ -329,19 +329,37 @@ static int collect_funcs(struct bpfvm_object *obj)
 	return 0;
 }
 
+/* Global functions of .text are programs only in an object that has no
+ * program section: a plain C function compiled without SEC(), as libbpf
+ * before 1.0 accepted it. */
+static int text_func_is_prog(const struct bpfvm_object *obj, size_t f, int has_prog_sections)
+{
+	if (has_prog_sections)
+		return 0;
+	for (size_t i = 0; i < obj->nsyms; i++) {
+		const struct obj_sym *s = &obj->syms[i];
+		if (s->type == STT_FUNC && s->bind == STB_GLOBAL && s->name == obj->funcs[f].name)
+			return 1;
+	}
+	return 0;
+}
+
 /* Every function of a program section is a program (static ones too, as
  * libbpf does); functions of .text are subprograms. */
 static int collect_progs(struct bpfvm_object *obj, enum bpfvm_prog_type default_type)
 {
 	size_t n = 0;
+	int has_prog_sections = 0;
 	for (size_t f = 0; f < obj->nfuncs; f++)
-		n += !obj->secs[obj->funcs[f].sec].is_text;
+		has_prog_sections |= !obj->secs[obj->funcs[f].sec].is_text;
+	for (size_t f = 0; f < obj->nfuncs; f++)
+		n += !obj->secs[obj->funcs[f].sec].is_text || text_func_is_prog(obj, f, has_prog_sections);
 	obj->progs = calloc(n ? n : 1, sizeof(*obj->progs));
 	if (!obj->progs)
 		return obj_error(obj, -ENOMEM, "out of memory");
 	for (size_t f = 0; f < obj->nfuncs; f++) {
 		const struct obj_sec *sec = &obj->secs[obj->funcs[f].sec];
-		if (sec->is_text)
+		if (sec->is_text && !text_func_is_prog(obj, f, has_prog_sections))
 			continue;
 		struct bpfvm_object_prog *p = &obj->progs[obj->nprogs++];
 		p->obj = obj;

@@ -106,6 +106,28 @@ TEST(linked_subprograms_run_in_every_caller)
 	close_obj(obj);
 }
 
+TEST(object_without_program_sections_runs_its_global_functions)
+{
+	OPEN(obj, "plain");
+	CHECK_EQ(bpfvm_object_prog_count(obj), 1);
+	struct bpfvm_object_prog *p = bpfvm_object_find_prog(obj, "checksum");
+	CHECK(p != NULL);
+	if (!p) {
+		close_obj(obj);
+		return;
+	}
+	CHECK_STR(bpfvm_object_prog_section(p), ".text");
+	CHECK_EQ(bpfvm_object_prog_func_count(p), 2); /* checksum + sum */
+	CHECK_EQ(bpfvm_object_prog_load(p, &checked), 0);
+	uint8_t mem[16];
+	for (int i = 0; i < 16; i++)
+		mem[i] = (uint8_t)(i + 1);
+	struct bpfvm_run run = {.ctx = mem, .ctx_size = sizeof(mem), .engine = BPFVM_ENGINE_INTERP};
+	CHECK_EQ(bpfvm_prog_run(bpfvm_object_prog_handle(p), &run), 0);
+	CHECK_EQ(run.retval, 136);
+	close_obj(obj);
+}
+
 TEST(legacy_maps_are_created_and_shared_with_the_host)
 {
 	OPEN(obj, "legacy_maps");
