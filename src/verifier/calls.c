@@ -21,7 +21,118 @@ struct call_meta {
 	uint32_t mem_size;
 	uint32_t ref_obj_id;
 	int release_regno;
+	int cb_subprog;          /* callback's first insn, or -1 */
+	int64_t const_key;       /* the key, when a constant on the stack, else -1 */
 };
+
+/* The kernel's get_constant_map_key: a key that is a constant spilled
+ * scalar of exactly key_size bytes, or key_size zero bytes, on the stack. */
+static int64_t constant_map_key(struct venv *env, const struct vreg *key, uint32_t key_size)
+{
+	if (!env->bpf_capable || key->type != PTR_TO_STACK || !tnum_is_const(key->var_off))
+		return -1;
+	int stack_off = key->off + (int)key->var_off.value;
+	int slot = -stack_off - 1, spi = slot / 8, off = slot % 8;
+	struct vframe *f = env->cur->frames[key->frameno];
+	if (stack_off >= 0 || spi >= f->nslots)
+		return -1;
+	const struct vslot *s = &f->slots[spi];
+	uint32_t zero = 0, spill = 0;
+	for (int i = off; i >= 0 && s->type[i] == STACK_ZERO; i--)
+		zero++;
+	if (zero >= key_size)
+		return 0;
+	if (s->type[7] != STACK_SPILL || s->spilled.type != SCALAR_VALUE)
+		return -1;
+	for (int i = off; i >= 0 && s->type[i] == STACK_SPILL; i--)
+		spill++;
+	if (spill != key_size || !tnum_is_const(s->spilled.var_off))
+		return -1;
+	return (int64_t)(s->spilled.var_off.value & (key_size >= 8 ? ~0ULL : (1ULL << (key_size * 8)) - 1));
+}
+
+enum { FN_FOR_EACH_MAP_ELEM = 164, FN_LOOP = 181 };
+
+/* The arguments a callback gets: bpf_loop(nr, cb, ctx, flags) calls
+ * cb(index, ctx); bpf_for_each_map_elem(map, cb, ctx, flags) calls
+ * cb(map, key, value, ctx). */
+static void callback_args(const struct bpfvm_helper *h, const struct vreg *regs, const struct call_meta *meta,
+			  struct vreg args[5])
+{
+	for (int i = 0; i < 5; i++)
+		vreg_mark_not_init(&args[i]);
+	if (h->id == FN_FOR_EACH_MAP_ELEM && meta->map) {
+		vreg_mark_unknown(&args[0]);
+		vreg_mark_known(&args[0], 0);
+		args[0].type = CONST_PTR_TO_MAP;
+		args[0].map = meta->map;
+		args[1] = args[0];
+		args[1].type = PTR_TO_MAP_KEY;
+		args[2] = args[0];
+		args[2].type = PTR_TO_MAP_VALUE;
+		args[3] = regs[3];
+		return;
+	}
+	/* bpf_loop and any other helper taking (…, cb, ctx, …): index, ctx */
+	vreg_mark_unknown(&args[0]);
+	args[1] = regs[3];
+}
+
+/* Push the state in which the callback runs (again), from the current one. */
+static int push_callback(struct venv *env, int call_insn, int cb_start, const struct vreg args[5])
+{
+	struct vstate *cb;
+	int err = vpush(env, cb_start, call_insn, &cb);
+	if (err)
+		return err;
+	if (cb->curframe + 1 >= BPFVM_MAX_FRAMES)
+		return verr(env, -E2BIG, "the call stack of %d frames is too deep\n", cb->curframe + 2);
+	int sp = vfind_subprog(env, cb_start);
+	struct vframe *f = vframe_new(cb->curframe + 1, call_insn, sp < 0 ? 0 : sp);
+	if (!f)
+		return -ENOMEM;
+	f->cb_call = call_insn;
+	memcpy(f->cb_args, args, sizeof(f->cb_args));
+	for (int i = 0; i < 5; i++)
+		f->regs[i + 1] = args[i];
+	vreg_mark_unknown(&f->regs[BPFVM_REG_FP]);
+	vreg_mark_known(&f->regs[BPFVM_REG_FP], 0);
+	f->regs[BPFVM_REG_FP].type = PTR_TO_STACK;
+	f->regs[BPFVM_REG_FP].frameno = (uint8_t)(cb->curframe + 1);
+	cb->frames[++cb->curframe] = f;
+	return 0;
+}
+
+/* A callback returns: the helper may call it again or return. */
+int vcallback_exit(struct venv *env, int *insn_idx)
+{
+	struct vstate *st = env->cur;
+	struct vframe *callee = st->frames[st->curframe];
+	struct vreg *r0 = &callee->regs[0];
+	int err;
+	if ((err = vcheck_reg_arg(env, 0, SRC_OP)))
+		return err;
+	if (r0->type != SCALAR_VALUE)
+		return verr(env, -EINVAL, "At callback return the register R0 is not a known value (%s)\n", vtype_str(r0->type));
+	if (r0->smin < 0 || r0->smax > 1)
+		return verr(env, -EINVAL, "At callback return the register R0 has smin=%lld smax=%lld should have been in [0, 1]\n",
+			    (long long)r0->smin, (long long)r0->smax);
+	int call = callee->cb_call, start = env->subprogs[callee->subprog].start;
+	struct vreg args[5];
+	memcpy(args, callee->cb_args, sizeof(args));
+	free(callee->slots);
+	free(callee);
+	st->frames[st->curframe--] = NULL;
+	struct vreg *regs = st->frames[st->curframe]->regs;
+	for (int i = 1; i <= 5; i++)
+		vreg_mark_not_init(&regs[i]);
+	vreg_mark_unknown(&regs[0]);
+	if ((err = push_callback(env, call, start, args)))
+		return err;
+	*insn_idx = call;
+	env->scratched_regs = 0x7ff;
+	return 0;
+}
 
 static void helper_label(const struct bpfvm_helper *h, uint32_t id, char *buf, size_t len)
 {
@@ -107,8 +218,11 @@ static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, st
 			return verr(env, -EACCES, "invalid map_ptr to access map->%s\n",
 				    t == BPFVM_ARG_PTR_TO_MAP_KEY ? "key" : "value");
 		const struct bpfvm_map_def *d = bpfvm_map_def(meta->map);
-		if (t == BPFVM_ARG_PTR_TO_MAP_KEY)
+		if (t == BPFVM_ARG_PTR_TO_MAP_KEY) {
+			if (d->type == BPFVM_MAP_ARRAY || d->type == BPFVM_MAP_PERCPU_ARRAY)
+				meta->const_key = constant_map_key(env, r, d->key_size);
 			return vcheck_helper_mem(env, regno, (int)d->key_size, false, false);
+		}
 		return vcheck_helper_mem(env, regno, (int)d->value_size, t == BPFVM_ARG_PTR_TO_UNINIT_MAP_VALUE, false);
 	}
 	case BPFVM_ARG_PTR_TO_MEM:
@@ -126,13 +240,18 @@ static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, st
 		return check_size_arg(env, regno, t == BPFVM_ARG_CONST_SIZE_OR_ZERO,
 				      arg > 0 && h->args[arg - 1] == BPFVM_ARG_PTR_TO_UNINIT_MEM);
 	case BPFVM_ARG_PTR_TO_CTX:
+		/* raw programs: their memory (r1 as it came) is their context */
+		if (env->pt->raw_memory && r->type == PTR_TO_PACKET && !r->id && !r->off &&
+		    tnum_equals_const(r->var_off, 0))
+			return 0;
 		if (r->type != PTR_TO_CTX)
 			return type_error(env, regno, "ctx");
 		return vcheck_ptr_off(env, r, regno, false);
 	case BPFVM_ARG_PTR_TO_FUNC:
 		if (r->type != PTR_TO_FUNC)
 			return type_error(env, regno, "func");
-		return verr(env, -EINVAL, "callback functions are not verified by bpfvm; load with run-time checks\n");
+		meta->cb_subprog = (int)r->subprog;
+		return 0;
 	case BPFVM_ARG_PTR_TO_STACK_OR_NULL:
 		if (reg_is_null(r))
 			return 0;
@@ -227,6 +346,8 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 	const struct bpfvm_helper *h = bpfvm_vm_helper(env->prog->vm, id);
 	struct call_meta meta = {0};
 	char name[80];
+	meta.cb_subprog = -1;
+	meta.const_key = -1;
 	int err;
 	helper_label(h, id, name, sizeof(name));
 	if (!h) {
@@ -246,6 +367,11 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 	if (meta.release_regno && (err = release_reference(env, meta.ref_obj_id)))
 		return err;
 	struct vreg *regs = vcur_regs(env);
+	struct vreg cb_args[5];
+	if (meta.cb_subprog >= 0) {
+		env->aux[meta.cb_subprog].cb_entry = 1;
+		callback_args(h, regs, &meta, cb_args);
+	}
 	for (int i = 1; i <= 5; i++)
 		vreg_mark_not_init(&regs[i]);
 	struct vreg *r0 = &regs[0];
@@ -262,7 +388,11 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 		vreg_mark_known(r0, 0);
 		r0->type = PTR_TO_MAP_VALUE | PTR_MAYBE_NULL;
 		r0->map = meta.map;
-		r0->id = ++env->id_gen;
+		/* an array lookup with a constant in-range key cannot fail */
+		if (id == 1 && meta.const_key >= 0 && (uint64_t)meta.const_key < bpfvm_map_def(meta.map)->max_entries)
+			r0->type = PTR_TO_MAP_VALUE;
+		else
+			r0->id = ++env->id_gen;
 		break;
 	case BPFVM_RET_PTR_TO_ALLOC_MEM_OR_NULL: {
 		vreg_mark_known(r0, 0);
@@ -284,6 +414,12 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 		return err;
 	if (h->changes_pkt_data)
 		vclear_pkt_pointers(env);
+	if (meta.cb_subprog >= 0) {
+		/* the helper may call the callback (0 or more times) before it
+		 * returns: explore a first invocation from here */
+		if ((err = push_callback(env, insn_idx, meta.cb_subprog, cb_args)))
+			return err;
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@ struct vframe *vframe_new(int frameno, int callsite, int subprog)
 	f->frameno = frameno;
 	f->callsite = callsite;
 	f->subprog = subprog;
+	f->cb_call = -1;
 	for (int i = 0; i < BPFVM_NREGS; i++)
 		vreg_mark_not_init(&f->regs[i]);
 	return f;
@@ -344,7 +345,15 @@ int vstate_visited(struct venv *env, int insn_idx)
 	while (*pp) {
 		struct vstate_list *sl = *pp;
 		states_cnt++;
-		if (sl->state->branches) {
+		if (sl->state->branches && env->aux[insn_idx].cb_entry) {
+			/* a callback invoked again from a state an invocation in
+			 * progress already covers adds nothing (helpers bound the
+			 * number of invocations, so this is no infinite loop) */
+			if (states_equal(env, sl->state, cur, false)) {
+				sl->hit++;
+				return 1;
+			}
+		} else if (sl->state->branches) {
 			if (maybe_looping(sl->state, cur) && states_equal(env, sl->state, cur, true))
 				return verr(env, -EINVAL, "infinite loop detected at insn %d\n", insn_idx);
 			if (env->jmps_processed - env->prev_jmps_processed < 20 &&

@@ -71,6 +71,8 @@ struct vframe {
 	int callsite;            /* insn of the call that made this frame, -1 for main */
 	int frameno;
 	int subprog;
+	int cb_call;             /* callback frame: the helper call's insn, else -1 */
+	struct vreg cb_args[5];  /* callback frame: r1..r5 each invocation gets */
 	int nslots;              /* allocated stack in 8-byte slots */
 	struct vslot *slots;     /* slots[i] covers bytes -(8i+8) .. -(8i+1) */
 };
@@ -119,6 +121,7 @@ struct vinsn_aux {
 	uint8_t seen;
 	uint8_t jmp_target;
 	uint8_t ld_second;       /* second slot of an LD_IMM64 */
+	uint8_t cb_entry;        /* first insn of a callback */
 };
 
 struct venv {
@@ -232,6 +235,7 @@ int vstack_grow(struct venv *env, struct vframe *f, int bytes);
 int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn_idx);
 int vcheck_func_call(struct venv *env, const struct bpfvm_insn *insn, int *insn_idx);
 int vprepare_func_exit(struct venv *env, int *insn_idx);
+int vcallback_exit(struct venv *env, int *insn_idx);
 int vfind_subprog(struct venv *env, int start);
 
 /* ---- verify.c ---- */

@@ -223,6 +223,12 @@ static void mark_ptr_or_null(struct venv *env, struct vstate *st, uint32_t id, b
 				r->type &= (uint16_t)~PTR_MAYBE_NULL;
 				if (!r->ref_obj_id)
 					r->id = 0;
+				/* a map-in-map lookup gives the inner map */
+				const struct bpfvm_map_def *d = r->type == PTR_TO_MAP_VALUE && r->map ? bpfvm_map_def(r->map) : NULL;
+				if (d && (d->type == BPFVM_MAP_ARRAY_OF_MAPS || d->type == BPFVM_MAP_HASH_OF_MAPS) && d->inner) {
+					r->type = CONST_PTR_TO_MAP;
+					r->map = d->inner;
+				}
 			}
 		}
 	});
@@ -443,6 +449,8 @@ static int check_exit(struct venv *env, const struct bpfvm_insn *insn, int *insn
 			vlog(env, "Unreleased reference id=%u alloc_insn=%d\n", env->cur->refs[i].id, env->cur->refs[i].insn);
 		return verr(env, -EINVAL, "BPF_EXIT instruction in main prog would lead to reference leak\n");
 	}
+	if (env->cur->curframe && env->cur->frames[env->cur->curframe]->cb_call >= 0)
+		return vcallback_exit(env, insn_idx);
 	if (env->cur->curframe) {
 		err = vprepare_func_exit(env, insn_idx);
 		return err ? err : 0;
@@ -637,7 +645,9 @@ static int check_call_chain(struct venv *env, int sp, int frame, int depth)
 		if (env->aux[i].ld_second || !env->aux[i].seen)
 			continue;
 		const struct bpfvm_opinfo *oi = bpfvm_isa_lookup(in);
-		if (!oi || oi->kind != BPFVM_KIND_CALL || oi->op != BPFVM_CALL_LOCAL)
+		bool callee_ref = oi && ((oi->kind == BPFVM_KIND_CALL && oi->op == BPFVM_CALL_LOCAL) ||
+					 (oi->kind == BPFVM_KIND_LDDW && oi->op == BPFVM_LDDW_FUNC));
+		if (!callee_ref)
 			continue;
 		int callee = vfind_subprog(env, i + in->imm + 1);
 		if (callee < 0)
