@@ -105,6 +105,17 @@ TEST(labels_and_comments_in_llvm_syntax)
 	free(p);
 }
 
+TEST(crlf_line_endings_and_tabs_are_accepted)
+{
+	struct bpfvm_insn *p;
+	size_t n = assemble("\tr0 = 1\r\n\tif r0 != 1 goto end\r\n\tr0 = 2\r\nend:\texit\r\n",
+			    BPFVM_SYNTAX_LLVM, &p);
+	CHECK_EQ(n, 4);
+	if (n == 4)
+		CHECK_EQ((int16_t)p[1].off, 1);
+	free(p);
+}
+
 TEST(conformance_syntax_assembles_mnemonics_and_aliases)
 {
 	struct bpfvm_insn *p;
@@ -361,6 +372,12 @@ TEST(errors_name_file_line_column_and_token)
 		  "prog.s:1:6: error: unexpected 'foo' after the instruction");
 	CHECK_STR(asm_error("add %r1\n", BPFVM_SYNTAX_CONFORMANCE),
 		  "prog.s:1:8: error: add takes 2 operands, got 1");
+	CHECK_STR(asm_error("mov %r11, 1\n", BPFVM_SYNTAX_CONFORMANCE),
+		  "prog.s:1:5: error: expected register, got '%r11'");
+	CHECK_STR(asm_error("ldxw %r1, [%r2+x]\n", BPFVM_SYNTAX_CONFORMANCE),
+		  "prog.s:1:16: error: invalid number 'x'");
+	CHECK_STR(asm_error("jeq %r1, 1, nowhere\nexit\n", BPFVM_SYNTAX_CONFORMANCE),
+		  "prog.s:1:13: error: undefined label 'nowhere'");
 	CHECK_STR(asm_error("mov %r1, %x\n", BPFVM_SYNTAX_CONFORMANCE),
 		  "prog.s:1:10: error: invalid number '%x'");
 	CHECK_STR(asm_error("", BPFVM_SYNTAX_LLVM), "prog.s: error: empty program");
