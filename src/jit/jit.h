@@ -10,7 +10,7 @@
 
 /* Bytes of BPF stack of one run: BPFVM_MAX_FRAMES frames of 512 bytes,
  * laid out as the interpreter's: frame k is [stack_lo + 512 k, +512) and
- * its r10 is the end of it; a checked run may access all of it. */
+ * its r10 is the end of it; a checked run may access [stack_lo, r10). */
 #define JIT_STACK_BYTES (BPFVM_MAX_FRAMES * BPFVM_STACK_SIZE)
 
 /* Why generated code stopped a run (jit_state.fault_kind). */
@@ -41,7 +41,7 @@ struct jit_state {
 	uint64_t ctx_lo;        /* checked mode: the context region, inline fast path */
 	uint64_t ctx_starts[4]; /* number of valid start offsets for 1/2/4/8-byte accesses */
 	uint64_t budget;        /* checked mode: instructions left */
-	uint64_t cur_fp;        /* r10 at the last helper call (for callbacks) */
+	uint64_t cur_fp;        /* r10 at the last helper call or access check */
 	uint64_t tail_ctx;      /* r1 of a tail-call target (the run's context) */
 	uint64_t callx_id;      /* helper id of the running callx */
 	uint64_t ret;           /* r0 when the entry returns */

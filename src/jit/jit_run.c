@@ -16,8 +16,16 @@ int bpfvm__jit_check_access(struct jit_state *st, uint64_t addr, uint32_t info)
 	uint32_t size = info & 0xf;
 	uint32_t access = info & (JIT_ACCESS_WRITE | JIT_ACCESS_ATOMIC);
 	int aligned = !(access & JIT_ACCESS_ATOMIC) || !(addr & (size - 1));
-	if (aligned && bpfvm__region_allowed(&st->cc, addr, size, (access & JIT_ACCESS_WRITE) != 0))
+	/* Inside the frames array only the frames in use count (the whole
+	 * array is a region so that helpers accept stack pointers). */
+	uint64_t stack_off = addr - st->stack_lo;
+	if (stack_off < JIT_STACK_BYTES) {
+		uint64_t in_use = st->cur_fp - st->stack_lo;
+		if (aligned && stack_off < in_use && size <= in_use - stack_off)
+			return 0;
+	} else if (aligned && bpfvm__region_allowed(&st->cc, addr, size, (access & JIT_ACCESS_WRITE) != 0)) {
 		return 0;
+	}
 	st->status = -EFAULT;
 	st->fault_kind = JIT_FAULT_MEMORY;
 	st->fault_pc = info >> 8;
@@ -141,7 +149,9 @@ static int jit_invoke(struct bpfvm_call_ctx *cc, uint64_t pc, const uint64_t arg
 		rc = -E2BIG;
 	} else {
 		memset((void *)(uintptr_t)(fp - BPFVM_STACK_SIZE), 0, BPFVM_STACK_SIZE);
+		uint64_t caller_fp = st->cur_fp;
 		rc = jit->entry(st, jit->image + jit->addrs[pc], args, fp);
+		st->cur_fp = caller_fp; /* the callback's own calls moved it */
 		*ret = st->ret;
 		cc->prog = prog;
 		return rc == JIT_STATUS_PKT_EXIT ? -ECANCELED : rc;

@@ -165,10 +165,11 @@ static void emit_budget_charge(struct jit_ctx *c, int32_t count)
 }
 
 /* Check [base + off, +size) before an access, as the interpreter does:
- * the run's stack (all frames: helpers and callers may hand out pointers
- * into any of them) and the context inline, everything else (map values,
- * helper-returned memory, host regions) in C through the check thunk,
- * which unwinds on a bad access. Atomics must be aligned. */
+ * the stack frames in use ([stack_lo, r10)) and the context inline,
+ * everything else in C through the check thunk (which also refuses the
+ * frames beyond the current one, map values, helper-returned memory and
+ * host regions decide there) and unwinds on a bad access. Atomics must be
+ * aligned. */
 static void emit_access_check(struct jit_ctx *c, int bpf_base, int16_t off, int size, uint32_t access)
 {
 	static const int size_index[9] = {0, 0, 1, 0, 2, 0, 0, 0, 3};
@@ -179,10 +180,13 @@ static void emit_access_check(struct jit_ctx *c, int bpf_base, int16_t off, int 
 		emit_test_ri(b, 0, X86_R11, size - 1);
 		misaligned = emit_jcc_fwd(c, X86_CC_NE);
 	}
+	/* addr - stack_lo <= (r10 - size) - stack_lo, unsigned */
 	emit_mov_rr(b, 1, X86_R10, X86_R11);
 	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R10, REG_STATE, OFF(stack_lo), 0); /* sub r10, [] */
-	emit_alu_ri(b, X86_G1_CMP, 1, X86_R10, JIT_STACK_BYTES - size + 1);
-	size_t in_stack = emit_jcc_fwd(c, X86_CC_B);
+	emit_lea(b, X86_R9, X86_RBP, -size);
+	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R9, REG_STATE, OFF(stack_lo), 0);
+	emit_alu_rr(b, X86_CMP, 1, X86_R10, X86_R9);
+	size_t in_stack = emit_jcc_fwd(c, X86_CC_BE);
 	size_t in_ctx = 0;
 	if (bpf_base != BPFVM_REG_FP) {
 		emit_mov_rr(b, 1, X86_R10, X86_R11);
@@ -883,6 +887,7 @@ static void emit_check_thunk(struct jit_ctx *c)
 		emit_push(b, saved[i]);
 	emit_movabs(b, X86_RAX, (uint64_t)(uintptr_t)c->prog);
 	emit_store_reg(b, 8, REG_STATE, OFF(fault_prog), X86_RAX);
+	emit_store_reg(b, 8, REG_STATE, OFF(cur_fp), X86_RBP);
 	emit_mov_rr(b, 1, X86_RDI, REG_STATE);
 	emit_mov_rr(b, 1, X86_RSI, X86_R11);
 	emit_mov_rr(b, 0, X86_RDX, X86_R10);
