@@ -37,6 +37,10 @@ struct assembler {
 	size_t nstmts, capstmts;
 	struct label *labels;
 	size_t nlabels, caplabels;
+	/* Open-addressing index into labels (slot = label index + 1), so that
+	 * programs with many labels stay linear. */
+	uint32_t *index;
+	size_t index_cap; /* power of two, at least twice nlabels */
 	size_t pc;
 	size_t first_exit; /* conformance: "exit" names the first exit */
 	int have_exit;
@@ -89,12 +93,47 @@ static int is_blank(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+static size_t hash_name(const char *name, size_t len)
+{
+	size_t h = 1469598103934665603ull & SIZE_MAX; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * (1099511628211ull & SIZE_MAX);
+	return h;
+}
+
+/* The index slot holding name, or the empty slot where it would go. */
+static size_t index_slot(const struct assembler *a, const char *name, size_t len)
+{
+	size_t mask = a->index_cap - 1, i = hash_name(name, len) & mask;
+	while (a->index[i]) {
+		const struct label *l = &a->labels[a->index[i] - 1];
+		if (l->len == len && !memcmp(l->name, name, len))
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
 static struct label *find_label(struct assembler *a, const char *name, size_t len)
 {
+	if (!a->index_cap)
+		return NULL;
+	uint32_t slot = a->index[index_slot(a, name, len)];
+	return slot ? &a->labels[slot - 1] : NULL;
+}
+
+static int grow_index(struct assembler *a)
+{
+	size_t cap = a->index_cap ? a->index_cap * 2 : 64;
+	uint32_t *index = calloc(cap, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	free(a->index);
+	a->index = index;
+	a->index_cap = cap;
 	for (size_t i = 0; i < a->nlabels; i++)
-		if (a->labels[i].len == len && !memcmp(a->labels[i].name, name, len))
-			return &a->labels[i];
-	return NULL;
+		a->index[index_slot(a, a->labels[i].name, a->labels[i].len)] = (uint32_t)(i + 1);
+	return 0;
 }
 
 static int define_label(struct assembler *a, const char *name, size_t len, size_t line, size_t col)
@@ -103,9 +142,14 @@ static int define_label(struct assembler *a, const char *name, size_t len, size_
 	if (old)
 		return asm_error(a, line, col, "duplicate label '%.*s' (first defined on line %zu)",
 				 (int)len, name, old->line);
-	if (grow((void **)&a->labels, &a->caplabels, a->nlabels + 1, sizeof(*a->labels)))
+	if (a->nlabels >= UINT32_MAX - 1 ||
+	    grow((void **)&a->labels, &a->caplabels, a->nlabels + 1, sizeof(*a->labels)))
 		return -ENOMEM;
-	a->labels[a->nlabels++] = (struct label){name, len, a->pc, line};
+	if ((a->nlabels + 1) * 2 > a->index_cap && grow_index(a))
+		return -ENOMEM;
+	a->labels[a->nlabels] = (struct label){name, len, a->pc, line};
+	a->index[index_slot(a, name, len)] = (uint32_t)(a->nlabels + 1);
+	a->nlabels++;
 	return 0;
 }
 
@@ -366,5 +410,6 @@ int bpfvm_asm(const char *text, enum bpfvm_syntax syntax, const char *filename,
 	}
 	free(a.stmts);
 	free(a.labels);
+	free(a.index);
 	return rc;
 }

@@ -402,6 +402,28 @@ TEST(jump_to_a_label_beyond_16_bits_is_an_error)
 	free(text);
 }
 
+TEST(many_labels_resolve_to_their_slots)
+{
+	size_t n = 20000;
+	char *text = malloc(n * 40 + 16);
+	if (!text)
+		SKIP("out of memory");
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++) /* each line jumps back to the label two lines up */
+		len += (size_t)sprintf(text + len, "L%zu: if r0 > %zu goto L%zu\n", i, i,
+				       i >= 2 ? i - 2 : 0);
+	sprintf(text + len, "exit\n");
+	struct bpfvm_insn *p;
+	if (assemble(text, BPFVM_SYNTAX_LLVM, &p) == n + 1) {
+		CHECK_EQ((int16_t)p[0].off, -1);
+		CHECK_EQ((int16_t)p[1].off, -2);
+		CHECK_EQ((int16_t)p[n - 1].off, -3);
+		CHECK_EQ(p[n - 1].imm, n - 1);
+	}
+	free(p);
+	free(text);
+}
+
 /* ---- robustness ---------------------------------------------------------- */
 
 static uint64_t rng_next(uint64_t *s)
