@@ -150,6 +150,31 @@ static int parse_raw(const char *text, struct bpfvm_insn **out, size_t *n)
 	return 0;
 }
 
+/* Cases the verifier accepts also run through the verified (unchecked)
+ * loop, which must agree with checked mode. */
+static unsigned verified_runs;
+
+static void check_verified_path(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t n,
+				uint8_t *mem, size_t mem_len, uint64_t want, char *why, size_t whylen)
+{
+	struct bpfvm_prog *prog = NULL;
+	struct bpfvm_prog_opts opts = {.safety = BPFVM_SAFETY_VERIFIED, .engine = BPFVM_ENGINE_INTERP};
+	if (bpfvm_prog_load(vm, insns, n, &opts, &prog))
+		return; /* beyond what the verifier proves safe: checked mode only */
+	uint8_t *copy = malloc(mem_len ? mem_len : 1);
+	if (copy && mem_len)
+		memcpy(copy, mem, mem_len);
+	struct bpfvm_run run = {.ctx = mem_len ? copy : NULL, .ctx_size = mem_len,
+				.engine = BPFVM_ENGINE_INTERP};
+	int rc = bpfvm_prog_run(prog, &run);
+	if (rc || run.retval != want)
+		snprintf(why, whylen, "verified loop: rc %d r0 = 0x%llx, checked mode gave 0x%llx (%s)", rc,
+			 (unsigned long long)run.retval, (unsigned long long)want, run.error);
+	verified_runs++;
+	free(copy);
+	bpfvm_prog_destroy(prog);
+}
+
 /* Run one program; returns 0 and fills why on a mismatch. */
 static int run_program(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t n,
 		       const struct conf_case *c, char *why, size_t whylen)
@@ -172,6 +197,9 @@ static int run_program(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size
 	} else {
 		struct bpfvm_run run = {.ctx = mem_len ? mem : NULL, .ctx_size = mem_len,
 					.engine = BPFVM_ENGINE_INTERP};
+		uint8_t *orig = malloc(mem_len ? mem_len : 1);
+		if (orig && mem_len)
+			memcpy(orig, mem, mem_len);
 		rc = bpfvm_prog_run(prog, &run);
 		uint64_t want = c->result ? strtoull(c->result, NULL, 16) : 0;
 		if (c->error && !c->result)
@@ -183,6 +211,11 @@ static int run_program(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size
 				 (unsigned long long)run.retval, (unsigned long long)want);
 		else
 			ok = 1;
+		if (ok && !rc && orig)
+			check_verified_path(vm, insns, n, orig, mem_len, run.retval, why, whylen);
+		if (why[0])
+			ok = 0;
+		free(orig);
 		if (!ok && c->error && !why[0])
 			snprintf(why, whylen, "expected error '%s'", c->error);
 		bpfvm_prog_destroy(prog);
@@ -316,7 +349,8 @@ TEST(conformance_suite_passes_except_known_failures)
 		if (!known[j].seen)
 			harness_fail(__FILE__, __LINE__, "%s is listed in " KNOWN_FAILURES " but is not a case",
 				     known[j].name);
-	printf("    conformance: %zu of %zu cases pass, %zu known failures\n", passed, count, failed_known);
+	printf("    conformance: %zu of %zu cases pass, %zu known failures; %u programs the verifier "
+	       "accepts agree in the verified loop\n", passed, count, failed_known, verified_runs);
 	CHECK(count >= 313);
 	bpfvm_vm_destroy(vm);
 }
