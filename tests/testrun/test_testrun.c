@@ -433,6 +433,22 @@ TEST(raw_tracepoint_reads_its_u64_arguments)
 	CHECK_CONTAINS(o.error, "at most 12");
 }
 
+TEST(raw_tracepoint_test_run_matches_the_kernel)
+{
+	uint64_t args[4] = {7, 8, 0x100000009ull, 3};
+	/* r0 = args[2] + args[0] */
+	const struct bpfvm_insn p[] = {LDX_DW(0, 1, 16), LDX_DW(2, 1, 0), ADD64_REG(0, 2), EXIT()};
+	struct bpfvm_test_run_opts o = {.ctx_in = args, .ctx_size_in = sizeof(args)};
+	CHECK_SAME(BPFVM_PROG_RAW_TRACEPOINT, p, &o, &res);
+	CHECK_EQ(res.rc, 0);
+	CHECK_EQ(res.retval, 16); /* the kernel reports 32 bits */
+	uint64_t many[13] = {0};
+	o.ctx_in = many;
+	o.ctx_size_in = sizeof(many);
+	CHECK_SAME(BPFVM_PROG_RAW_TRACEPOINT, p, &o, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+}
+
 TEST(tracepoint_reads_its_record)
 {
 	uint8_t rec[16] = {0};
