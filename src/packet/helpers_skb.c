@@ -62,6 +62,44 @@ static uint64_t skb_load_bytes(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r
 	return 0;
 }
 
+#define HDR_START_MAC 0
+#define HDR_START_NET 1
+
+/* bpf_skb_load_bytes_relative(skb, offset, to, len, start_header): offset
+ * from the MAC or the network header; on failure to is zeroed. */
+static uint64_t skb_load_bytes_relative(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+					uint64_t r5, struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	uint32_t off = (uint32_t)r2, len = (uint32_t)r4;
+	void *to = (void *)(uintptr_t)r3;
+	const uint8_t *start = NULL;
+	if (pkt && off <= 0xffff && (uint32_t)r5 == HDR_START_MAC)
+		start = pkt->mac;
+	else if (pkt && off <= 0xffff && (uint32_t)r5 == HDR_START_NET)
+		start = pkt->network;
+	if (!start || (uint64_t)off + len > (uint64_t)(pkt->data_end - start)) {
+		memset(to, 0, len);
+		return ERR(EFAULT);
+	}
+	memcpy(to, start + off, len);
+	return 0;
+}
+
+/* bpf_skb_pull_data(skb, len): the test-run skb is linear, so this only
+ * checks that len (0: the whole head) is inside the packet. */
+static uint64_t skb_pull_data(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+			      struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	if (!pkt)
+		return ERR(EINVAL);
+	if ((uint32_t)r2 > skb_len(pkt))
+		return ERR(ENOMEM);
+	packet_changed(pkt, cc);
+	return 0;
+}
+
 #define F_RECOMPUTE_CSUM 1ull
 #define F_INVALIDATE_HASH 2ull
 
@@ -284,6 +322,12 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 		BPFVM_HELPER(BPF_FUNC_skb_load_bytes, "skb_load_bytes", skb_load_bytes,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
 			     BPFVM_ARG_PTR_TO_UNINIT_MEM, BPFVM_ARG_CONST_SIZE, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_load_bytes_relative, "skb_load_bytes_relative",
+			     skb_load_bytes_relative, BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX,
+			     BPFVM_ARG_ANYTHING, BPFVM_ARG_PTR_TO_UNINIT_MEM, BPFVM_ARG_CONST_SIZE,
+			     BPFVM_ARG_ANYTHING),
+		BPFVM_HELPER(BPF_FUNC_skb_pull_data, "skb_pull_data", skb_pull_data,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING, 0, 0, 0),
 		BPFVM_HELPER(BPF_FUNC_skb_store_bytes, "skb_store_bytes", skb_store_bytes,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
 			     BPFVM_ARG_PTR_TO_MEM, BPFVM_ARG_CONST_SIZE, BPFVM_ARG_ANYTHING),
@@ -301,8 +345,9 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 	};
 	/* Who may call what, and which helpers move packet data (the
 	 * kernel's bpf_helper_changes_pkt_data). */
-	helpers[0].prog_types = SKB_TYPES;
-	for (size_t i = 1; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
+	helpers[0].prog_types = SKB_TYPES; /* load_bytes */
+	helpers[1].prog_types = SKB_TYPES; /* load_bytes_relative */
+	for (size_t i = 2; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
 		helpers[i].prog_types = TC_ONLY;
 		helpers[i].changes_pkt_data = 1;
 	}

@@ -128,6 +128,14 @@ static uint64_t xdp_store_bytes(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	return 0;
 }
 
+/* bpf_xdp_get_buff_len(xdp): the packet's length (no fragments here). */
+static uint64_t xdp_get_buff_len(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				 struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	return pkt ? (uint64_t)(pkt->data_end - pkt->data) : 0;
+}
+
 static struct bpfvm_helper changes(struct bpfvm_helper h)
 {
 	h.changes_pkt_data = 1;
@@ -152,6 +160,9 @@ int bpfvm__xdp_helpers_register(struct bpfvm_vm *vm)
 		changes(only((struct bpfvm_helper)BPFVM_HELPER(
 			BPF_FUNC_xdp_adjust_tail, "xdp_adjust_tail", xdp_adjust_tail,
 			BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING, 0, 0, 0), XDP_ONLY)),
+		only((struct bpfvm_helper)BPFVM_HELPER(
+			BPF_FUNC_xdp_get_buff_len, "xdp_get_buff_len", xdp_get_buff_len,
+			BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, 0, 0, 0, 0), XDP_ONLY),
 		only((struct bpfvm_helper)BPFVM_HELPER(
 			BPF_FUNC_xdp_load_bytes, "xdp_load_bytes", xdp_load_bytes, BPFVM_RET_INTEGER,
 			BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING, BPFVM_ARG_PTR_TO_UNINIT_MEM,

@@ -344,3 +344,52 @@ TEST(helpers_refuse_a_context_that_is_not_a_test_runs)
 	CHECK_EQ((int64_t)run.retval, -EINVAL);
 	bpfvm_vm_destroy(vm);
 }
+
+TEST(skb_load_bytes_relative_from_mac_or_network_header)
+{
+	/* r0 = load(MAC, 12, 2) | load(NET, 9, 1) << 16 ; errors added in the high bits */
+	const struct bpfvm_insn p[] = {
+		MOV64_REG(6, 1), ST_W(10, -4, 0), ST_W(10, -8, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 12), MOV64_REG(3, 10), ADD64_IMM(3, -4), MOV64_IMM(4, 2),
+		MOV64_IMM(5, 0), CALL(BPF_FUNC_skb_load_bytes_relative), MOV64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 9), MOV64_REG(3, 10), ADD64_IMM(3, -8), MOV64_IMM(4, 1),
+		MOV64_IMM(5, 1), CALL(BPF_FUNC_skb_load_bytes_relative), ADD64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 0), MOV64_REG(3, 10), ADD64_IMM(3, -12), MOV64_IMM(4, 1),
+		MOV64_IMM(5, 2), CALL(BPF_FUNC_skb_load_bytes_relative), ADD64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 45), MOV64_REG(3, 10), ADD64_IMM(3, -12), MOV64_IMM(4, 2),
+		MOV64_IMM(5, 1), CALL(BPF_FUNC_skb_load_bytes_relative), ADD64_REG(7, 0),
+		LDX_W(0, 10, -4), LDX_W(2, 10, -8), I(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 16),
+		ADD64_REG(0, 2), I(BPF_ALU64 | BPF_LSH | BPF_K, 7, 0, 0, 24), ADD64_REG(0, 7), EXIT(),
+	};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	uint32_t want = 0x0008u | 17u << 16 | (uint32_t)(-2 * EFAULT) << 24;
+	CHECK_SAME(BPFVM_PROG_SOCKET_FILTER, p, &o, &res);
+	CHECK_EQ(res.retval, want);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, p, &o, &res);
+	CHECK_EQ(res.retval, want);
+}
+
+TEST(skb_pull_data_and_xdp_get_buff_len)
+{
+	/* pull 0, 60, 61: 0 + 0 + -ENOMEM */
+	const struct bpfvm_insn pull[] = {
+		MOV64_REG(6, 1), MOV64_IMM(2, 0), CALL(BPF_FUNC_skb_pull_data), MOV64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 60), CALL(BPF_FUNC_skb_pull_data), ADD64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, 61), CALL(BPF_FUNC_skb_pull_data), ADD64_REG(7, 0),
+		MOV64_REG(0, 7), EXIT(),
+	};
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = pkt_opts(60);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, pull, &o, &res);
+	CHECK_EQ(res.retval, (uint32_t)-ENOMEM);
+	/* len before and after adjust_head(-10): 60 << 8 | 70 */
+	const struct bpfvm_insn len[] = {
+		MOV64_REG(6, 1), CALL(BPF_FUNC_xdp_get_buff_len), MOV64_REG(7, 0),
+		MOV64_REG(1, 6), MOV64_IMM(2, -10), CALL(BPF_FUNC_xdp_adjust_head),
+		MOV64_REG(1, 6), CALL(BPF_FUNC_xdp_get_buff_len),
+		I(BPF_ALU64 | BPF_LSH | BPF_K, 7, 0, 0, 8), ADD64_REG(0, 7), EXIT(),
+	};
+	CHECK_SAME(BPFVM_PROG_XDP, len, &o, &res);
+	CHECK_EQ(res.retval, 60u << 8 | 70);
+}
