@@ -138,21 +138,10 @@ static void expected(struct matcher *m, const char *what)
 	expected_ranked(m, what, RANK_MISMATCH);
 }
 
-/* Store a field value; a directive repeated in a template must repeat the value. */
-static int set_field(struct matcher *m, unsigned fld, int64_t value, size_t at)
+/* Store a field value (a repeated register is checked by match_reg). */
+static int set_field(struct matcher *m, unsigned fld, int64_t value)
 {
 	struct operands *o = m->ops;
-	int64_t old = 0;
-	switch (fld) {
-	case FLD_DST: old = o->dst; break;
-	case FLD_SRC: old = o->src; break;
-	default: break;
-	}
-	if ((o->set & fld) && old != value) {
-		fail_at(m->f, at, RANK_OPERAND, "expected the same register r%" PRId64 " as before",
-			old);
-		return 0;
-	}
 	o->set |= fld;
 	switch (fld) {
 	case FLD_DST: o->dst = (uint8_t)value; break;
@@ -169,7 +158,7 @@ static int match_reg(struct matcher *m, char prefix, unsigned fld)
 {
 	size_t at = m->pos;
 	const char *what = prefix == 'w' ? "32-bit register w0..w10" : "register";
-	if (at + 1 >= m->len + 0 || m->s[at] != prefix || m->s[at + 1] < '0' || m->s[at + 1] > '9') {
+	if (at + 1 >= m->len || m->s[at] != prefix || m->s[at + 1] < '0' || m->s[at + 1] > '9') {
 		expected(m, what);
 		return 0;
 	}
@@ -185,8 +174,14 @@ static int match_reg(struct matcher *m, char prefix, unsigned fld)
 		fail_at(m->f, at, RANK_OPERAND, "expected %s, got '%.*s'", what, GOT(m));
 		return 0;
 	}
+	uint8_t old = fld == FLD_DST ? m->ops->dst : m->ops->src;
+	if ((m->ops->set & fld) && old != num) {
+		/* `%d = -%d`: both places name one register. */
+		fail_at(m->f, at, RANK_OPERAND, "expected %c%u again, got '%.*s'", prefix, old, GOT(m));
+		return 0;
+	}
 	m->pos = p;
-	return set_field(m, fld, num, at);
+	return set_field(m, fld, num);
 }
 
 /* A number within [min, max] (max as unsigned, so both signed and unsigned
@@ -213,16 +208,14 @@ static int match_number(struct matcher *m, const char *what, int64_t min, uint64
 static int match_imm(struct matcher *m, unsigned fld)
 {
 	int64_t v;
-	size_t at = m->pos;
-	return match_number(m, "immediate", INT32_MIN, UINT32_MAX, &v) && set_field(m, fld, v, at);
+	return match_number(m, "immediate", INT32_MIN, UINT32_MAX, &v) && set_field(m, fld, v);
 }
 
 static int match_imm64(struct matcher *m)
 {
 	int64_t v;
-	size_t at = m->pos;
 	return match_number(m, "64-bit immediate", INT64_MIN, UINT64_MAX, &v) &&
-	       set_field(m, FLD_IMM64, v, at);
+	       set_field(m, FLD_IMM64, v);
 }
 
 /* " + 4", " - 8", "+4", or nothing (offset 0). */
@@ -232,7 +225,7 @@ static int match_mem_offset(struct matcher *m)
 	skip_space(m);
 	if (m->pos >= m->len || (m->s[m->pos] != '+' && m->s[m->pos] != '-')) {
 		m->pos = save;
-		return set_field(m, FLD_OFF, 0, save);
+		return set_field(m, FLD_OFF, 0);
 	}
 	int neg = m->s[m->pos++] == '-';
 	skip_space(m);
@@ -245,7 +238,7 @@ static int match_mem_offset(struct matcher *m)
 		expected(m, "offset");
 		return 0;
 	}
-	return set_field(m, FLD_OFF, neg ? -v : v, at);
+	return set_field(m, FLD_OFF, neg ? -v : v);
 }
 
 /* A jump target: "+3", "-2", "3" or a label resolved later. */
@@ -267,9 +260,9 @@ static int match_jump(struct matcher *m, unsigned fld)
 	int64_t v;
 	if (fld == FLD_OFF)
 		return match_number(m, "jump offset or label", INT16_MIN, INT16_MAX, &v) &&
-		       set_field(m, fld, v, at);
+		       set_field(m, fld, v);
 	return match_number(m, "jump offset or label", INT32_MIN, INT32_MAX, &v) &&
-	       set_field(m, fld, v, at);
+	       set_field(m, fld, v);
 }
 
 static int match_directive(struct matcher *m, char dir)
