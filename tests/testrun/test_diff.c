@@ -367,6 +367,47 @@ TEST(tc_vlan_pop_push_matches_the_kernel)
 	run_diff("vlan", "tc_vlan", BPFVM_PROG_SCHED_CLS, NULL, NULL, &kernel_runs);
 }
 
+/* Run the program name of an object on ctx; returns the retval. */
+static uint32_t run_tracing(struct bpfvm_object *obj, const char *name, void *ctx, size_t size)
+{
+	struct bpfvm_object_prog *op = bpfvm_object_find_prog(obj, name);
+	CHECK(op != NULL);
+	if (!op)
+		return 0;
+	struct bpfvm_prog_opts po = {.safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_object_prog_load(op, &po), 0);
+	struct bpfvm_prog *prog = bpfvm_object_prog_handle(op);
+	if (!prog)
+		return 0;
+	struct bpfvm_test_run_opts o = {.ctx_in = ctx, .ctx_size_in = (uint32_t)size};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	return o.retval;
+}
+
+TEST(tracing_programs_from_clang_read_their_context)
+{
+	char path[512];
+	int crc = compile("tracing", path, sizeof(path));
+	if (crc == 1)
+		SKIP("clang is not installed");
+	if (crc)
+		return;
+	struct bpfvm_vm *vm;
+	struct bpfvm_object *obj;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	CHECK_EQ(bpfvm_object_open_file(vm, path, NULL, &obj), 0);
+	/* x86-64 pt_regs: PT_REGS_PARM1..5 are di, si, dx, cx, r8 */
+	uint64_t regs[21] = {0};
+	regs[14] = 1, regs[13] = 2, regs[12] = 3, regs[11] = 4, regs[9] = 5;
+	CHECK_EQ(run_tracing(obj, "kprobe_args", regs, sizeof(regs)), 55);
+	uint64_t args[2] = {4, 2};
+	CHECK_EQ(run_tracing(obj, "raw_tp_args", args, sizeof(args)), 42);
+	uint64_t rec[5] = {0, 1, 1, 0x1000, 77};
+	CHECK_EQ(run_tracing(obj, "tp_write", rec, sizeof(rec)), 77);
+	bpfvm_object_close(obj);
+	bpfvm_vm_destroy(vm);
+}
+
 TEST(zz_kernel_was_compared)
 {
 	if (!kernel_runs)
