@@ -8,8 +8,8 @@
 /* Subcommands, in the order `bpfvm --help` lists them. */
 extern const struct cli_cmd cli_cmd_asm;
 extern const struct cli_cmd cli_cmd_disasm;
-extern const struct cli_cmd cli_cmd_disasm;
 extern const struct cli_cmd cli_cmd_filter;
+extern const struct cli_cmd cli_cmd_jit;
 extern const struct cli_cmd cli_cmd_objdump;
 extern const struct cli_cmd cli_cmd_run;
 extern const struct cli_cmd cli_cmd_verify;
@@ -17,8 +17,8 @@ extern const struct cli_cmd cli_cmd_verify;
 static const struct cli_cmd *const commands[] = {
 	&cli_cmd_asm,
 	&cli_cmd_disasm,
-	&cli_cmd_disasm,
 	&cli_cmd_filter,
+	&cli_cmd_jit,
 	&cli_cmd_objdump,
 	&cli_cmd_run,
 	&cli_cmd_verify,
