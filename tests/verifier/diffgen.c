@@ -14,6 +14,7 @@ struct dg {
 	int n;
 	uint64_t rng;
 	uint16_t init;     /* registers surely initialized on every path so far */
+	uint16_t ptrs;     /* registers that may hold pointers */
 	int loops;
 };
 
@@ -59,9 +60,13 @@ static void dg_op(struct dg *g, enum bpfvm_opid id, int dst, int src, int16_t of
  * makes "R%d !read_ok" programs). */
 static int dg_reg(struct dg *g)
 {
-	for (int tries = 0; tries < 8; tries++) {
-		int r = 2 + dg_pick(g, 8); /* r2..r9 */
-		if ((g->init & (1u << r)) || dg_chance(g, 3))
+	for (int tries = 0; tries < 12; tries++) {
+		int r = 2 + dg_pick(g, 8); /* r2..r9, r6 (ctx) rarely */
+		if (r == 6 && !dg_chance(g, 5))
+			continue;
+		if ((g->ptrs & (1u << r)) && !dg_chance(g, 10))
+			continue;
+		if ((g->init & (1u << r)) || dg_chance(g, 1))
 			return r;
 	}
 	return 0;
@@ -112,6 +117,7 @@ static void gen_alu(struct dg *g)
 		dg_op(g, alu_reg[dg_pick(g, N(alu_reg))], dst, dg_reg(g), 0, 0);
 	}
 	g->init |= (uint16_t)(1u << dst);
+	g->ptrs &= (uint16_t)~(1u << dst);
 }
 
 static void gen_stack(struct dg *g)
@@ -142,8 +148,11 @@ static void gen_ctx_load(struct dg *g)
 	static const int offs[] = {0, 4, 8, 16, 24, 32, 44, 48, 52, 68, 76, 1000};
 	int dst = dg_reg(g);
 	int off = offs[dg_pick(g, N(offs))];
+	if (dst == 6)
+		dst = 7;
 	dg_op(g, dg_chance(g, 85) ? BPFVM_OP_LDX_W : BPFVM_OP_LDX_B, dst, 6, (int16_t)off, 0);
 	g->init |= (uint16_t)(1u << dst);
+	g->ptrs &= (uint16_t)~(1u << dst);
 }
 
 /* key on the stack, lookup, null check, access the value */
@@ -156,6 +165,7 @@ static void gen_map(struct dg *g)
 	dg_op(g, BPFVM_OP_ADD64_IMM, 2, 0, 0, dg_chance(g, 95) ? -8 : -4);
 	dg_op(g, BPFVM_OP_CALL_HELPER, 0, 0, 0, 1);
 	g->init &= (uint16_t)~0x3e;
+	g->ptrs &= (uint16_t)~0x3f;
 	int null_check = dg_chance(g, 90);
 	int at = g->n;
 	if (null_check)
@@ -166,7 +176,8 @@ static void gen_map(struct dg *g)
 		int dst = dg_reg(g);
 		int off = dg_chance(g, 85) ? 8 * dg_pick(g, vsize / 8) : vsize;
 		dg_op(g, BPFVM_OP_LDX_DW, dst, 0, (int16_t)off, 0);
-		g->init |= (uint16_t)(1u << dst);
+		if (!null_check)
+			g->init |= (uint16_t)(1u << dst);
 	} else if (kind == 1) {
 		dg_op(g, BPFVM_OP_STX_DW, 0, dg_reg(g), 0, 0);
 	} else {
@@ -178,8 +189,8 @@ static void gen_map(struct dg *g)
 			dg_op(g, BPFVM_OP_JGT_IMM, 3, 0, 2, dg_chance(g, 85) ? vsize - 1 : vsize);
 		dg_op(g, BPFVM_OP_ADD64_REG, 0, 3, 0, 0);
 		dg_op(g, BPFVM_OP_LDX_B, 4, 0, 0, 0);
-		g->init |= 1u << 4;
-		g->init |= 1u << 3;
+		if (!null_check)
+			g->init |= (1u << 4) | (1u << 3);
 	}
 	if (null_check)
 		g->insns[at].off = (int16_t)(g->n - at - 1);
@@ -191,6 +202,7 @@ static void gen_helper(struct dg *g)
 	static const int ids[] = {5, 7, 8, 14};
 	dg_op(g, BPFVM_OP_CALL_HELPER, 0, 0, 0, ids[dg_pick(g, N(ids))]);
 	g->init &= (uint16_t)~0x3e;
+	g->ptrs &= (uint16_t)~0x3f;
 	g->init |= 1;
 	if (dg_chance(g, 50)) {
 		int dst = 6 + dg_pick(g, 4);
@@ -214,7 +226,9 @@ static void gen_ptr(struct dg *g)
 		dg_op(g, BPFVM_OP_MOV64_REG, dst, 6, 0, 0);
 		dg_op(g, BPFVM_OP_ADD64_IMM, dst, 0, 0, 4 * dg_pick(g, 3));
 		dg_op(g, BPFVM_OP_LDX_W, dst, dst, 0, 0);
-		break;
+		g->init |= (uint16_t)(1u << dst);
+		g->ptrs &= (uint16_t)~(1u << dst);
+		return;
 	case 2: /* pointer plus a scalar */
 		dg_op(g, BPFVM_OP_MOV64_REG, dst, BPFVM_REG_FP, 0, 0);
 		dg_op(g, BPFVM_OP_ADD64_REG, dst, dg_reg(g), 0, 0);
@@ -225,6 +239,7 @@ static void gen_ptr(struct dg *g)
 		break;
 	}
 	g->init |= (uint16_t)(1u << dst);
+	g->ptrs |= (uint16_t)(1u << dst);
 }
 
 static void gen_block(struct dg *g, int depth);
@@ -236,14 +251,13 @@ static void gen_branch(struct dg *g, int depth)
 		dg_op(g, jmp_imm[dg_pick(g, N(jmp_imm))], dg_reg(g), 0, 0, dg_imm(g));
 	else
 		dg_op(g, jmp_reg[dg_pick(g, N(jmp_reg))], dg_reg(g), dg_reg(g), 0, 0);
-	uint16_t before = g->init;
+	uint16_t before = g->init, ptrs_before = g->ptrs;
 	int nb = 1 + dg_pick(g, 3);
 	for (int i = 0; i < nb; i++)
 		gen_block(g, depth + 1);
 	g->insns[at].off = (int16_t)(g->n - at - 1);
-	g->init &= before; /* what the skipped path did not set */
-	g->init |= before;
-	g->init = before;
+	g->init = before; /* the skipped path did not set what the blocks set */
+	g->ptrs |= ptrs_before;
 }
 
 static void gen_loop(struct dg *g, int depth)

@@ -32,6 +32,21 @@ static int kmap_create(int type, int k, int v, int max)
 	return (int)sys_bpf(BPF_MAP_CREATE, &a);
 }
 
+static int is_noise(const char *l)
+{
+	static const char *const prefixes[] = {"cur state:", "old state:", "from ", "; ", "mark_precise", "last_idx",
+					       "regs=", "parent ", " ", "\t"};
+	const char *d = l;
+	while (*d >= '0' && *d <= '9')
+		d++;
+	if (d > l && d[0] == ':' && d[1] == ' ')
+		return 1;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(l, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
 /* 0 accepted, else -errno; the key message (last log line) in msg. */
 static int kload(const struct bpfvm_insn *insns, int n, const int *fds, char *msg, size_t msglen, char *log,
 		 size_t loglen)
@@ -59,15 +74,34 @@ static int kload(const struct bpfvm_insn *insns, int n, const int *fds, char *ms
 		return 0;
 	}
 	int err = errno;
-	/* key line: the last line before "processed N insns" */
+	/* key line: the last line before "processed N insns" that is not a
+	 * state dump (the rule of shared/verifier-cases/kcases.py) */
 	char *p = strstr(log, "processed ");
 	if (p) {
+		if (p > log && p[-1] != '\n') {
+			char *start = p;
+			while (start > log && start[-1] != '\n')
+				start--;
+			snprintf(msg, msglen, "%.*s", (int)(p - start), start);
+			size_t l = strlen(msg);
+			while (l && msg[l - 1] == ' ')
+				msg[--l] = 0;
+			return -err;
+		}
 		*p = 0;
-		char *end = p;
-		while (end > log && end[-1] == '\n')
-			*--end = 0;
-		char *line = strrchr(log, '\n');
-		snprintf(msg, msglen, "%.500s", line ? line + 1 : log);
+		for (;;) {
+			char *end = p;
+			while (end > log && end[-1] == '\n')
+				*--end = 0;
+			char *line = strrchr(log, '\n');
+			line = line ? line + 1 : log;
+			if (line == log || !is_noise(line)) {
+				snprintf(msg, msglen, "%.500s", line);
+				break;
+			}
+			*line = 0;
+			p = line;
+		}
 	}
 	return -err;
 }
@@ -135,6 +169,8 @@ TEST(random_programs_agree_with_the_kernel_and_run_safely)
 				s.same_msg += !strcmp(vkey, kmsg);
 				if (verbose > 1 && strcmp(vkey, kmsg))
 					printf("msg seed %d: bpfvm '%s' kernel '%s'\n", i + 1, vkey, kmsg);
+				if (verbose > 2)
+					printf("reject: %s\n", kmsg);
 			}
 		} else if (!vrc) {
 			s.vm_only_accept++;
