@@ -53,6 +53,7 @@ struct bpfvm_test_run_opts {
 	enum bpfvm_engine engine;
 	uint64_t budget;         /* checked mode, per run; 0 = default */
 	void *user;              /* passed to host helpers */
+	int no_duration;         /* skip the timing (two clock reads); duration stays 0 */
 	/* Out. */
 	uint32_t retval;         /* r0 of the last run, as the kernel reports it */
 	uint64_t retval64;       /* the whole r0 */

@@ -57,7 +57,7 @@ static int xdp_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *
 	pkt->data_end = pkt->data_meta + size;
 	pkt->ingress_ifindex = md->ingress_ifindex ? md->ingress_ifindex : LOOPBACK_IFINDEX;
 	pkt->rx_queue_index = md->rx_queue_index;
-	memset(&pkt->view, 0, sizeof(pkt->view));
+	memset(&pkt->view.xdp, 0, sizeof(pkt->view.xdp));
 	pkt->view.xdp.ingress_ifindex = pkt->ingress_ifindex;
 	pkt->view.xdp.rx_queue_index = pkt->rx_queue_index;
 	bpfvm__pkt_sync_view(pkt);

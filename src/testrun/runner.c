@@ -37,8 +37,10 @@ int bpfvm__tr_error(struct bpfvm_test_run_opts *opts, int err, const char *fmt, 
 
 int bpfvm__tr_ctx_init(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts, size_t max)
 {
-	memset(&r->ctx, 0, sizeof(r->ctx));
+	if (r->ctx_dirty)
+		memset(&r->ctx, 0, sizeof(r->ctx));
 	r->have_ctx = opts->ctx_in || opts->ctx_out;
+	r->ctx_dirty = r->have_ctx;
 	if (!opts->ctx_in)
 		return 0;
 	const uint8_t *in = opts->ctx_in;
@@ -150,14 +152,16 @@ static uint64_t now_ns(void)
 static int run_repeated(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts)
 {
 	uint32_t repeat = opts->repeat ? opts->repeat : 1;
-	uint64_t start = now_ns();
+	uint64_t start = opts->no_duration ? 0 : now_ns();
 	for (uint32_t i = 0; i < repeat; i++) {
 		int rc = bpfvm_prog_run(r->prog, &r->run);
 		if (rc)
 			return bpfvm__tr_error(opts, rc, "%s", r->run.error);
 	}
-	uint64_t avg = (now_ns() - start) / repeat;
-	opts->duration = avg > UINT32_MAX ? UINT32_MAX : (uint32_t)avg;
+	if (!opts->no_duration) {
+		uint64_t avg = (now_ns() - start) / repeat;
+		opts->duration = avg > UINT32_MAX ? UINT32_MAX : (uint32_t)avg;
+	}
 	opts->retval64 = r->run.retval;
 	opts->retval = (uint32_t)r->run.retval;
 	opts->redirected = r->run.redirected;
@@ -183,7 +187,16 @@ int bpfvm_test_runner_run(struct bpfvm_test_runner *r, struct bpfvm_test_run_opt
 	if (opts->ctx_size_in && !opts->ctx_in)
 		return bpfvm__tr_error(opts, -EINVAL, "ctx_size_in is %u but ctx_in is NULL",
 				       opts->ctx_size_in);
-	memset(&r->run, 0, sizeof(r->run));
+	/* Every input field of the run, without clearing its error buffer
+	 * (bpfvm_prog_run does): this is the per-packet path of replays. */
+	r->run.ctx = NULL;
+	r->run.ctx_size = 0;
+	r->run.pkt = NULL;
+	r->run.pkt_len = 0;
+	r->run.nregions = 0;
+	r->run.trace = NULL;
+	r->run.trace_user = NULL;
+	r->run.pkt_ctx = NULL;
 	r->run.engine = opts->engine;
 	r->run.budget = opts->budget;
 	r->run.cpu = opts->cpu;

@@ -19,6 +19,7 @@ struct bpfvm_test_runner {
 		uint8_t bytes[192];
 	} ctx;
 	int have_ctx;          /* ctx_in or ctx_out was given */
+	int ctx_dirty;         /* ctx holds a caller's values: zero it before reuse */
 };
 
 /* How one program type builds its context and reports the result. */

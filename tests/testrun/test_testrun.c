@@ -579,3 +579,25 @@ TEST(frames_live_below_2_gib)
 	CHECK_EQ(o.retval, 0x77);
 	bpfvm_vm_destroy(vm);
 }
+
+TEST(duration_is_the_average_per_run_unless_turned_off)
+{
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	/* a loop of 2000 iterations makes a run take measurable time */
+	const struct bpfvm_insn p[] = {
+		MOV64_IMM(0, 0), ADD64_IMM(0, 1), JNE_IMM(0, 2000, -2), EXIT(),
+	};
+	struct bpfvm_prog_opts po = {.type = BPFVM_PROG_XDP, .safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_prog_load(vm, p, NINSNS(p), &po, &prog), 0);
+	tr_udp4(pkt, 60, tr_mac_other);
+	struct bpfvm_test_run_opts o = {.data_in = pkt, .data_size_in = 60, .repeat = 50};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	CHECK_EQ(o.retval, 2000);
+	CHECK(o.duration > 0);
+	o.no_duration = 1;
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	CHECK_EQ(o.duration, 0);
+	bpfvm_vm_destroy(vm);
+}
