@@ -77,6 +77,7 @@ struct bpfvm_call_ctx {
 	int checked;             /* run-time checked mode */
 	struct bpfvm_region regions[BPFVM_MAX_RUN_REGIONS];
 	int nregions;
+	int nfixed; /* regions[0..nfixed) stay for the whole run (never evicted) */
 	uint32_t tail_calls;
 	/* Set by the running engine: run the subprogram starting at pc with
 	 * r1..r5 on the current stack of frames and return its r0 (bpf_loop,
@@ -98,6 +99,9 @@ int bpfvm__vm_add_prog(struct bpfvm_vm *vm, struct bpfvm_prog *prog);
 void bpfvm__vm_remove_prog(struct bpfvm_vm *vm, uint32_t id);
 /* Is [addr, addr+size) inside a region the checked-mode run may access? */
 int bpfvm__region_allowed(const struct bpfvm_call_ctx *cc, uint64_t addr, size_t size, int write);
+/* A region for the whole run (the engine's stack, ...): unlike those of
+ * bpfvm_call_allow_region it is never evicted for newer ones. */
+void bpfvm__call_allow_fixed_region(struct bpfvm_call_ctx *cc, void *addr, size_t size, int writable);
 /* Prepare a call context for a run of prog (regions from run, ctx). */
 void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, struct bpfvm_run *run);
 /* Printf to the run's error buffer; returns err. */

@@ -250,6 +250,7 @@ void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, st
 		cc->regions[cc->nregions++] = (struct bpfvm_region){run->ctx, run->ctx_size, 1};
 	for (int i = 0; i < run->nregions && i < BPFVM_MAX_REGIONS; i++)
 		cc->regions[cc->nregions++] = run->regions[i];
+	cc->nfixed = cc->nregions;
 }
 
 int bpfvm__region_allowed(const struct bpfvm_call_ctx *cc, uint64_t addr, size_t size, int write)
@@ -272,14 +273,29 @@ void bpfvm_call_allow_region(struct bpfvm_call_ctx *cc, void *addr, size_t size,
 		return;
 	/* Keep the newest regions: a program that keeps asking for new memory
 	 * loses access to the oldest, never to the stack or context. */
-	int first_dynamic = cc->run->ctx ? 1 : 0;
-	first_dynamic += cc->run->nregions;
+	int first_dynamic = cc->nfixed;
+	if (first_dynamic >= BPFVM_MAX_RUN_REGIONS)
+		return;
 	if (cc->nregions == BPFVM_MAX_RUN_REGIONS) {
 		memmove(&cc->regions[first_dynamic], &cc->regions[first_dynamic + 1],
 			(size_t)(BPFVM_MAX_RUN_REGIONS - first_dynamic - 1) * sizeof(cc->regions[0]));
 		cc->nregions--;
 	}
 	cc->regions[cc->nregions++] = (struct bpfvm_region){addr, size, writable};
+}
+
+void bpfvm__call_allow_fixed_region(struct bpfvm_call_ctx *cc, void *addr, size_t size, int writable)
+{
+	if (!cc->checked || !addr || cc->nfixed >= BPFVM_MAX_RUN_REGIONS)
+		return;
+	/* Insert at the end of the fixed ones, dropping the oldest dynamic
+	 * region if the table is full. */
+	if (cc->nregions == BPFVM_MAX_RUN_REGIONS)
+		cc->nregions--;
+	memmove(&cc->regions[cc->nfixed + 1], &cc->regions[cc->nfixed],
+		(size_t)(cc->nregions - cc->nfixed) * sizeof(cc->regions[0]));
+	cc->regions[cc->nfixed++] = (struct bpfvm_region){addr, size, writable};
+	cc->nregions++;
 }
 
 struct bpfvm_vm *bpfvm_call_vm(struct bpfvm_call_ctx *cc)

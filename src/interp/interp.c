@@ -379,7 +379,7 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		allow_map_values(&st, prog);
 		/* Helpers check the pointers a checked program passes against
 		 * the regions: the stack frames are the run's own memory. */
-		bpfvm_call_allow_region(&st.cc, st.stack, sizeof(st.stack), 1);
+		bpfvm__call_allow_fixed_region(&st.cc, st.stack, sizeof(st.stack), 1);
 	}
 	interp_zero_frame(st.stack[0]);
 

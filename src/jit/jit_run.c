@@ -252,7 +252,7 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		}
 		/* Helpers check pointers against the regions: the stack is the
 		 * run's own memory (the generated code checks it inline). */
-		bpfvm_call_allow_region(&st.cc, stack, sizeof(stack), 1);
+		bpfvm__call_allow_fixed_region(&st.cc, stack, sizeof(stack), 1);
 		allow_map_values(&st, prog);
 	}
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};

@@ -39,15 +39,23 @@
 	(BPFVM_F_NO_PREALLOC | BPFVM_F_NO_COMMON_LRU | BPFVM_F_NUMA_NODE | BPFVM_F_ACCESS_MASK | \
 	 BPFVM_F_ZERO_SEED)
 
+/* What lookups read comes first (next, hash, then the key in data), so
+ * that a short element is one or two cache lines. */
 struct htab_elem {
-	struct bpfvm_rcu_head rcu;
 	_Atomic(struct htab_elem *) next;
-	struct bpfvm_htab *htab;
-	/* LRU list (under lru_lock) and state. */
-	struct htab_elem *lru_prev, *lru_next;
-	int lru_state; /* 0 not listed yet, 1 listed, 2 dead */
-	atomic_int lru_ref;
 	uint32_t hash;
+	atomic_int lru_ref;
+	union {
+		/* LRU list links (under lru_lock), used while the element is
+		 * listed; the retirement record once it is unlinked from both
+		 * its bucket and the LRU list. */
+		struct {
+			struct htab_elem *lru_prev, *lru_next;
+		};
+		struct bpfvm_rcu_head rcu;
+	};
+	struct bpfvm_htab *htab;
+	int lru_state; /* 0 not listed yet, 1 listed, 2 dead (under lru_lock) */
 	_Alignas(8) unsigned char data[]; /* key (8-aligned), then the value(s) */
 };
 
@@ -280,7 +288,7 @@ static void elem_free(struct htab_elem *e)
 
 static void elem_free_rcu(struct bpfvm_rcu_head *head)
 {
-	elem_free((struct htab_elem *)head);
+	elem_free((struct htab_elem *)(void *)((char *)head - offsetof(struct htab_elem, rcu)));
 }
 
 static void htab_free(struct bpfvm_map *map)

@@ -125,6 +125,60 @@ TEST(hash_host_operations_from_threads_balance)
 	bpfvm_vm_destroy(vm);
 }
 
+static void *lru_ops(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < OPS_TOTAL / 4 / THREADS; i++) {
+		unsigned r = next_rand(&w->seed);
+		uint32_t key = r % KEYS;
+		uint64_t v = value_for(key, r), out;
+		int rc;
+		switch ((r >> 12) % 4) {
+		case 0:
+		case 1:
+			rc = bpfvm_map_update(w->map, &key, &v, BPFVM_ANY);
+			w->unexpected += rc != 0; /* LRU maps evict, never -E2BIG */
+			break;
+		case 2:
+			rc = bpfvm_map_delete(w->map, &key);
+			w->unexpected += rc != 0 && rc != -ENOENT;
+			break;
+		default:
+			rc = bpfvm_map_lookup(w->map, &key, &out);
+			if (rc == 0)
+				w->bad_values += (uint32_t)out != key;
+			else
+				w->unexpected += rc != -ENOENT;
+			break;
+		}
+	}
+	return NULL;
+}
+
+TEST(lru_hash_evicts_consistently_under_threads)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map *map = make_map(vm, BPFVM_MAP_LRU_HASH, 4, 8, 256, 0);
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){.map = map, .seed = 777u + (unsigned)i};
+		pthread_create(&t[i], NULL, lru_ops, &w[i]);
+	}
+	long bad = 0, unexpected = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		bad += w[i].bad_values;
+		unexpected += w[i].unexpected;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(unexpected, 0);
+	long n = count_elements(map);
+	CHECK(n > 0 && n <= 256);
+	bpfvm_vm_destroy(vm);
+}
+
 /* ctx holds a u32 key: add 1 to its counter, inserting it if absent. */
 static const char count_text[] =
 	"r6 = r1\n"
