@@ -23,7 +23,36 @@ struct call_meta {
 	int release_regno;
 	int cb_subprog;          /* callback's first insn, or -1 */
 	int64_t const_key;       /* the key, when a constant on the stack, else -1 */
+	uint64_t msize_max;      /* largest size a size argument allows */
 };
+
+enum { FN_GET_SMP_PROCESSOR_ID = 8, FN_PROBE_READ_STR = 45, FN_GET_STACK = 67,
+       FN_PROBE_READ_USER_STR = 114, FN_PROBE_READ_KERNEL_STR = 115, FN_GET_TASK_STACK = 141 };
+#define V_MAX_ERRNO 4095
+
+/* do_refine_retval_range: helpers whose result the kernel bounds. */
+static void refine_retval(struct vreg *r0, uint32_t id, const struct call_meta *meta)
+{
+	switch (id) {
+	case FN_GET_SMP_PROCESSOR_ID:
+		r0->umax = r0->u32max = BPFVM_NR_CPUS - 1;
+		r0->smax = r0->s32max = BPFVM_NR_CPUS - 1;
+		r0->smin = r0->s32min = 0;
+		break;
+	case FN_PROBE_READ_STR:
+	case FN_GET_STACK:
+	case FN_PROBE_READ_USER_STR:
+	case FN_PROBE_READ_KERNEL_STR:
+	case FN_GET_TASK_STACK:
+		r0->smax = (int64_t)meta->msize_max;
+		r0->s32max = (int32_t)meta->msize_max;
+		r0->smin = r0->s32min = -V_MAX_ERRNO;
+		break;
+	default:
+		return;
+	}
+	vreg_bounds_sync(r0);
+}
 
 /* The kernel's get_constant_map_key: a key that is a constant spilled
  * scalar of exactly key_size bytes, or key_size zero bytes, on the stack. */
@@ -237,6 +266,7 @@ static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, st
 	case BPFVM_ARG_CONST_SIZE_OR_ZERO:
 		if (r->type != SCALAR_VALUE)
 			return type_error(env, regno, "scalar");
+		meta->msize_max = r->umax;
 		return check_size_arg(env, regno, t == BPFVM_ARG_CONST_SIZE_OR_ZERO,
 				      arg > 0 && h->args[arg - 1] == BPFVM_ARG_PTR_TO_UNINIT_MEM);
 	case BPFVM_ARG_PTR_TO_CTX:
@@ -378,6 +408,7 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 	vreg_mark_unknown(r0);
 	switch (h->ret) {
 	case BPFVM_RET_INTEGER:
+		refine_retval(r0, id, &meta);
 		break;
 	case BPFVM_RET_VOID:
 		r0->type = NOT_INIT;
