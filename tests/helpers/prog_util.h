@@ -103,6 +103,20 @@ static inline struct bpfvm_prog *load_prog(struct bpfvm_vm *vm, const char *text
 	return load_prog_ex(vm, text, maps, nmaps, BPFVM_SAFETY_CHECKED, BPFVM_ENGINE_INTERP);
 }
 
+/* Run with mem as r1/r2 on cpu with an engine; returns r0, or ~0 after
+ * reporting a fault. */
+static inline uint64_t run_prog_on(struct bpfvm_prog *prog, void *mem, size_t len, uint32_t cpu,
+				   enum bpfvm_engine engine)
+{
+	struct bpfvm_run run = {.ctx = mem, .ctx_size = len, .cpu = cpu, .engine = engine};
+	int rc = bpfvm_prog_run(prog, &run);
+	if (rc) {
+		harness_fail(__FILE__, __LINE__, "run failed (%d): %s", rc, run.error);
+		return ~0ull;
+	}
+	return run.retval;
+}
+
 /* Run with mem as r1/r2 on cpu; returns r0, or ~0 after reporting a fault. */
 static inline uint64_t run_prog(struct bpfvm_prog *prog, void *mem, size_t len, uint32_t cpu)
 {
