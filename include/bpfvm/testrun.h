@@ -43,7 +43,8 @@ struct bpfvm_test_run_opts {
 	const void *data_in;
 	uint32_t data_size_in;
 	void *data_out;          /* may be NULL */
-	uint32_t data_size_out;  /* in: capacity of data_out; out: full size */
+	uint32_t data_size_out;  /* in: capacity of data_out (0 is no room, where the
+				  * kernel would copy without a limit); out: full size */
 	const void *ctx_in;      /* may be NULL */
 	uint32_t ctx_size_in;
 	void *ctx_out;           /* may be NULL */
