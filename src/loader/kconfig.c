@@ -47,6 +47,15 @@ static const struct obj_sym *undefined_symbol(struct bpfvm_object *obj, const ch
 	return NULL;
 }
 
+/* Alignment of a scalar extern: its size (1, 2, 4 or 8). */
+static int kconfig_cmp(const void *a, const void *b)
+{
+	const struct obj_kconfig *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 int obj_collect_kconfig(struct bpfvm_object *obj)
 {
 	if (!obj->btf)
@@ -60,7 +69,6 @@ int obj_collect_kconfig(struct bpfvm_object *obj)
 	obj->kconfig = calloc(n ? n : 1, sizeof(*obj->kconfig));
 	if (!obj->kconfig)
 		return obj_error(obj, -ENOMEM, "out of memory");
-	size_t size = 0;
 	uint64_t values[64];
 	if (n > 64)
 		return obj_error(obj, -E2BIG, "section .kconfig: more than 64 externs");
@@ -70,14 +78,22 @@ int obj_collect_kconfig(struct bpfvm_object *obj)
 		__s64 sz = name ? btf__resolve_size(obj->btf, var->type) : -1;
 		if (!name || sz <= 0 || sz > 8)
 			return obj_error(obj, -EINVAL, "section .kconfig: extern %u is not a scalar variable", i);
-		const struct obj_sym *sym = undefined_symbol(obj, name);
+		obj->kconfig[i] = (struct obj_kconfig){name, 0, (uint32_t)sz};
+	}
+	/* libbpf's layout: larger alignment first, then smaller size, then
+	 * name; each at its natural alignment. */
+	qsort(obj->kconfig, n, sizeof(*obj->kconfig), kconfig_cmp);
+	size_t size = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct obj_kconfig *k = &obj->kconfig[i];
+		const struct obj_sym *sym = undefined_symbol(obj, k->name);
 		values[i] = 0;
-		if (virtual_extern(name, &values[i]) && !(sym && sym->bind == STB_WEAK))
+		if (virtual_extern(k->name, &values[i]) && !(sym && sym->bind == STB_WEAK))
 			return obj_error(obj, -ENOENT, "extern '%s' (.kconfig): bpfvm has no kernel "
-					 "configuration; declare it __weak to read it as unset", name);
-		size = (size + (size_t)sz - 1) / (size_t)sz * (size_t)sz; /* natural alignment */
-		obj->kconfig[i] = (struct obj_kconfig){name, (uint32_t)size, (uint32_t)sz};
-		size += (size_t)sz;
+					 "configuration; declare it __weak to read it as unset", k->name);
+		size = (size + k->size - 1) / k->size * k->size;
+		k->off = (uint32_t)size;
+		size += k->size;
 	}
 	obj->nkconfig = n;
 	if (!size)

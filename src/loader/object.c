@@ -315,7 +315,8 @@ static int collect_funcs(struct bpfvm_object *obj)
 		if (rc)
 			return rc;
 	}
-	qsort(obj->funcs, obj->nfuncs, sizeof(*obj->funcs), func_cmp);
+	if (obj->nfuncs)
+		qsort(obj->funcs, obj->nfuncs, sizeof(*obj->funcs), func_cmp);
 	for (size_t f = 0; f < obj->nfuncs; f++) {
 		struct obj_func *fn = &obj->funcs[f];
 		int last = f + 1 == obj->nfuncs || obj->funcs[f + 1].sec != fn->sec;

@@ -220,7 +220,7 @@ TEST(kconfig_externs_read_libbpf_virtual_values)
 	struct bpfvm_object_map *kc = bpfvm_object_find_map(obj, ".kconfig");
 	CHECK(kc != NULL);
 	if (kc)
-		CHECK_EQ(bpfvm_object_map_def(kc)->value_size, 4 + 1 + 3 + 4); /* u32, bool, pad, int */
+		CHECK_EQ(bpfvm_object_map_def(kc)->value_size, 4 + 4 + 1); /* libbpf layout: int, u32, bool */
 	CHECK_EQ(load_and_run(obj, "read_kconfig", 0), 1 + 2 + 4);
 	close_obj(obj);
 }
