@@ -111,6 +111,10 @@ struct matcher {
 	struct operands *ops;
 	struct failure *f;
 	const char *tpl; /* the whole template */
+	/* A 32-bit-or-narrower load, store or atomic: its value register may
+	 * be written rN or wN, as llvm prints it without or with +alu32
+	 * (`w2 = *(u32 *)(r1 - 4)`). The address register is always rN. */
+	int either_width;
 };
 
 static size_t skip_space(struct matcher *m)
@@ -158,6 +162,8 @@ static int match_reg(struct matcher *m, char prefix, unsigned fld)
 {
 	size_t at = m->pos;
 	const char *what = prefix == 'w' ? "32-bit register w0..w10" : "register";
+	if (prefix == '*') /* either width */
+		prefix = at < m->len && m->s[at] == 'w' ? 'w' : 'r';
 	if (at + 1 >= m->len || m->s[at] != prefix || m->s[at + 1] < '0' || m->s[at + 1] > '9') {
 		expected(m, what);
 		return 0;
@@ -327,8 +333,13 @@ static int match_seq(struct matcher *m, const char **tplp)
 			continue;
 		}
 		if (p[0] == '%' && p[1] && strchr(DIRECTIVES, p[1])) {
-			if (!match_directive(m, p[1]))
+			int value_reg = strchr("dDsS", p[1]) && strncmp(p + 2, "%o", 2) != 0;
+			if (m->either_width && value_reg) {
+				if (!match_reg(m, '*', p[1] == 'd' || p[1] == 'D' ? FLD_DST : FLD_SRC))
+					return 0;
+			} else if (!match_directive(m, p[1])) {
 				return 0;
+			}
 			p += 2;
 			continue;
 		}
@@ -358,13 +369,16 @@ int tpl_match(const struct bpfvm_opinfo *row, const char *text, size_t len, stru
 {
 	if (!row->llvm || !len)
 		return 0;
+	int memory = row->kind == BPFVM_KIND_LDX || row->kind == BPFVM_KIND_STX ||
+		     row->kind == BPFVM_KIND_ATOMIC;
+	int either_width = memory && row->size <= 4;
 	/* Quick reject on the first character: a failure at the very start
 	 * only ever yields "unknown instruction", so no message is lost. */
 	const char *t0 = row->llvm;
 	char first = t0[0] != '%' ? t0[0] : (t0[1] == 'D' || t0[1] == 'S') ? 'w' : 'r';
-	if (text[0] != first)
+	if (text[0] != first && !(either_width && t0[0] == '%' && (text[0] == 'w' || text[0] == 'r')))
 		return 0;
-	struct matcher m = {text, len, 0, ops, f, row->llvm};
+	struct matcher m = {text, len, 0, ops, f, row->llvm, either_width};
 	memset(ops, 0, sizeof(*ops));
 	const char *tpl = row->llvm;
 	if (!match_seq(&m, &tpl))

@@ -105,6 +105,28 @@ TEST(labels_and_comments_in_llvm_syntax)
 	free(p);
 }
 
+TEST(narrow_loads_stores_and_atomics_take_w_registers_as_llvm_alu32_prints_them)
+{
+	struct bpfvm_insn *a, *b;
+	size_t na = assemble("w2 = *(u32 *)(r1 - 4)\n"
+			     "*(u16 *)(r10 - 8) = w3\n"
+			     "lock *(u32 *)(r0 + 0) += w1\n"
+			     "r1 = atomic_fetch_or((u32 *)(r0 + 0), r1)\n",
+			     BPFVM_SYNTAX_LLVM, &a);
+	size_t nb = assemble("r2 = *(u32 *)(r1 - 4)\n"
+			     "*(u16 *)(r10 - 8) = r3\n"
+			     "lock *(u32 *)(r0 + 0) += r1\n"
+			     "w1 = atomic_fetch_or((u32 *)(r0 + 0), w1)\n",
+			     BPFVM_SYNTAX_LLVM, &b);
+	CHECK_EQ(na, 4);
+	CHECK(na == nb && memcmp(a, b, na * sizeof(*a)) == 0);
+	free(a);
+	free(b);
+	/* The address is always a 64-bit register, and 64-bit values stay rN. */
+	CHECK_CONTAINS(asm_error("r2 = *(u32 *)(w1 - 4)\n", BPFVM_SYNTAX_LLVM), "got 'w1'");
+	CHECK_CONTAINS(asm_error("w2 = *(u64 *)(r1 - 4)\n", BPFVM_SYNTAX_LLVM), "error:");
+}
+
 TEST(crlf_line_endings_and_tabs_are_accepted)
 {
 	struct bpfvm_insn *p;
