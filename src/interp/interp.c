@@ -114,6 +114,12 @@ static inline void interp_zero_frame(uint8_t *frame)
 #endif
 }
 
+/* May programs of prog's type call helper h (its prog_types mask)? */
+static inline int interp_helper_allowed(const struct bpfvm_prog *prog, const struct bpfvm_helper *h)
+{
+	return !h->prog_types || (h->prog_types & (1ULL << ((unsigned)prog->type & 63)));
+}
+
 /* ---- tail calls ------------------------------------------------------------------------ */
 
 static int is_map_of(const struct bpfvm_prog *prog, uint64_t ptr)
@@ -212,10 +218,11 @@ static int interp_invoke(struct bpfvm_call_ctx *cc, uint64_t pc, const uint64_t 
 	int caller_depth = st->depth;
 	int rc;
 	if (pc >= prog->n) {
-		rc = bpfvm__run_error(st->run, -EINVAL, "callback at insn %llu is outside the program",
-				      (unsigned long long)pc);
+		rc = bpfvm__run_error(st->run, -EINVAL, "insn %llu: callback outside the program (%zu insns)",
+				      (unsigned long long)pc, prog->n);
 	} else if (caller_depth + 1 >= BPFVM_MAX_FRAMES) {
-		rc = bpfvm__run_error(st->run, -E2BIG, "callback exceeds %d frames", BPFVM_MAX_FRAMES);
+		rc = bpfvm__run_error(st->run, -E2BIG, "insn %llu: callback call depth exceeds %d frames",
+				      (unsigned long long)pc, BPFVM_MAX_FRAMES);
 	} else {
 		int depth = caller_depth + 1;
 		interp_zero_frame(st->stack[depth]);
@@ -296,6 +303,10 @@ static int decode_slot(struct bpfvm_interp_code *ic, const struct bpfvm_prog *pr
 		}
 		if (d->imm == BPFVM_HELPER_TAIL_CALL) {
 			ins->h = INTERP_H_TAIL_CALL;
+		} else if (prog->call_helper[pc] && !interp_helper_allowed(prog, prog->call_helper[pc])) {
+			/* The verifier rejects these; a checked program faults
+			 * when it gets there (the helper would misread its ctx). */
+			ins->h = INTERP_H_HELPER_DENIED;
 		} else if (prog->call_helper[pc] && prog->call_helper[pc]->fn) {
 			ins->x.fn = prog->call_helper[pc]->fn;
 		} else {

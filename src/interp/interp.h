@@ -11,6 +11,7 @@
 enum interp_handler {
 	INTERP_H_TAIL_CALL = BPFVM_OP__COUNT, /* call 12: the engine's own tail call */
 	INTERP_H_NO_HELPER,                   /* call of a helper the VM lacks */
+	INTERP_H_HELPER_DENIED,               /* helper not for this program type */
 	INTERP_H_SECOND_SLOT,                 /* second half of an LD_IMM64 */
 	INTERP_H_END,                         /* one past the last instruction */
 	INTERP_H__COUNT

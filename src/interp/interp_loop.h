@@ -54,6 +54,7 @@ static int LOOP_NAME(struct interp_state *st, struct bpfvm_prog *prog, const str
 #undef BPFVM_OPCODE
 		[INTERP_H_TAIL_CALL] = &&L_TAIL_CALL,
 		[INTERP_H_NO_HELPER] = &&L_NO_HELPER,
+		[INTERP_H_HELPER_DENIED] = &&L_HELPER_DENIED,
 		[INTERP_H_SECOND_SLOT] = &&L_SECOND_SLOT,
 		[INTERP_H_END] = &&L_END,
 	};
@@ -153,6 +154,10 @@ dispatch:
 		if (!h_ || !h_->fn)                                                  \
 			FAULT(interp_fault(st, prog, code, ip, -EINVAL,               \
 					   "callx to unknown helper %llu", (unsigned long long)id_)) \
+		if (!interp_helper_allowed(prog, h_))                                \
+			FAULT(interp_fault(st, prog, code, ip, -EINVAL,               \
+					   "helper bpf_%s#%llu is not available to program type %d", \
+					   h_->name, (unsigned long long)id_, (int)prog->type)) \
 		CALL_HELPER(h_->fn)                                                  \
 		NEXT                                                                 \
 	}
@@ -243,6 +248,9 @@ dispatch:
 	goto tail_call;
 	HANDLER_X(NO_HELPER)
 	FAULT(interp_fault(st, prog, code, ip, -EINVAL, "call to unknown helper %d", ip->imm))
+	HANDLER_X(HELPER_DENIED)
+	FAULT(interp_fault(st, prog, code, ip, -EINVAL, "helper bpf_%s#%d is not available to program type %d",
+			   prog->call_helper[ip - code]->name, ip->imm, (int)prog->type))
 	HANDLER_X(SECOND_SLOT)
 	FAULT(interp_fault(st, prog, code, ip, -EINVAL, "jump into the middle of ld_imm64"))
 	HANDLER_X(END)

@@ -765,6 +765,32 @@ TEST(fault_inside_a_callback_ends_the_whole_run)
 	CHECK_CONTAINS(r.err, "insn 6: invalid read of 8 bytes at 0x0");
 }
 
+TEST(helpers_of_other_program_types_fault_in_checked_mode)
+{
+	/* bpf_xdp_adjust_head (44) is for XDP programs only; RAW may not */
+	struct bpfvm_vm *vm = new_vm();
+	const struct bpfvm_helper *h = bpfvm_vm_helper(vm, 44);
+	int restricted = h && h->prog_types && !(h->prog_types & 1);
+	bpfvm_vm_destroy(vm);
+	if (!restricted)
+		SKIP("no helper 44 restricted to other program types in this VM");
+	struct tp p = {0};
+	E(&p, MOV64_IMM, 2, 0, 0, 0);
+	E(&p, CALL_HELPER, 0, 0, 0, 44);
+	EXIT(&p);
+	struct result r = run_in(&(struct env){0}, &p, NULL, 0, MODE_CHECKED);
+	CHECK_EQ(r.rc, -EINVAL);
+	CHECK_CONTAINS(r.err, "insn 1: helper bpf_");
+	CHECK_CONTAINS(r.err, "#44 is not available to program type 0");
+	struct tp x = {0};
+	E(&x, MOV64_IMM, 3, 0, 0, 44);
+	E(&x, CALLX, 3, 0, 0, 0);
+	EXIT(&x);
+	r = run_in(&(struct env){0}, &x, NULL, 0, MODE_CHECKED);
+	CHECK_EQ(r.rc, -EINVAL);
+	CHECK_CONTAINS(r.err, "#44 is not available to program type 0");
+}
+
 TEST(kfunc_calls_are_rejected_at_load)
 {
 	struct tp p = {0};
