@@ -296,10 +296,11 @@ static bool refsafe(const struct vstate *o, const struct vstate *c, struct idmap
 
 static bool states_equal(struct venv *env, const struct vstate *o, const struct vstate *c, bool exact)
 {
-	struct idmap *m = calloc(1, sizeof(*m));
+	struct idmap map;
+	struct idmap *m = &map;
 	bool eq = false;
-	if (!m)
-		return false;
+	m->n = 0; /* entries past n are never read */
+	m->tmp_gen = 0;
 	if (o->curframe != c->curframe || !refsafe(o, c, m))
 		goto out;
 	if (env->pt->raw_memory && !regsafe(&o->len_reg, &c->len_reg, m, exact))
@@ -316,7 +317,6 @@ static bool states_equal(struct venv *env, const struct vstate *o, const struct 
 	}
 	eq = true;
 out:
-	free(m);
 	return eq;
 }
 
