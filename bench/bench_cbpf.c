@@ -2,7 +2,8 @@
  * in memory, for typical tcpdump expressions, on libpcap's bpf_filter()
  * interpreter, bpfvm's classic interpreter, and bpfvm's eBPF interpreter
  * and JIT running the translated program (unchecked, as bpfvm_cbpf_load
- * runs it by default; --checked adds the run-time-checked variants).
+ * runs it by default; --checked adds the run-time-checked variants), one
+ * run per packet and, with the batch translation, one run per 256 packets.
  * Time is this thread's CPU time: the machine is shared, and wall time
  * would count the time other processes hold the CPU.
  *   usage: bench_cbpf [--packets N] [--checked] */
@@ -31,6 +32,8 @@ struct capture {
 	size_t *off;
 	uint32_t *wirelen, *caplen;
 	size_t n;
+	struct bpfvm_cbpf_ctx *ctxs; /* the same packets, as batch input */
+	uint32_t *results;
 };
 
 static int make_capture(struct capture *c, size_t n)
@@ -58,6 +61,12 @@ static int make_capture(struct capture *c, size_t n)
 		used += c->caplen[i];
 	}
 	c->n = n;
+	c->ctxs = malloc(n * sizeof(*c->ctxs));
+	c->results = malloc(n * sizeof(*c->results));
+	if (!c->ctxs || !c->results)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		c->ctxs[i] = (struct bpfvm_cbpf_ctx){c->bytes + c->off[i], c->caplen[i], c->wirelen[i]};
 	return 0;
 }
 
@@ -68,10 +77,15 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum engine { E_LIBPCAP, E_CBPF, E_INTERP, E_JIT, E_INTERP_CHECKED, E_JIT_CHECKED, E_COUNT };
+#define BATCH 256
+
+enum engine {
+	E_LIBPCAP, E_CBPF, E_INTERP, E_JIT, E_INTERP_BATCH, E_JIT_BATCH,
+	E_INTERP_CHECKED, E_JIT_CHECKED, E_COUNT
+};
 static const char *const engine_names[E_COUNT] = {
-	"libpcap bpf_filter", "bpfvm classic", "bpfvm eBPF interp", "bpfvm JIT",
-	"eBPF interp checked", "JIT checked",
+	"libpcap bpf_filter", "bpfvm classic", "eBPF interp", "JIT",
+	"interp batch256", "JIT batch256", "interp checked", "JIT checked",
 };
 
 struct job {
@@ -82,12 +96,41 @@ struct job {
 	struct bpfvm_prog *ep;
 };
 
+static int is_jit(enum engine e)
+{
+	return e == E_JIT || e == E_JIT_BATCH || e == E_JIT_CHECKED;
+}
+
+static int is_batch(enum engine e)
+{
+	return e == E_INTERP_BATCH || e == E_JIT_BATCH;
+}
+
+/* One pass of the batch program over the capture, BATCH packets a run. */
+static size_t batch_pass(const struct job *j, const struct capture *c)
+{
+	struct bpfvm_run run = {.engine = is_jit(j->e) ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP};
+	size_t matched = 0;
+	for (size_t i = 0; i < c->n; i += BATCH) {
+		struct bpfvm_cbpf_batch b = {c->ctxs + i, c->results + i, c->n - i < BATCH ? c->n - i : BATCH};
+		bpfvm_cbpf_batch_run_init(&run, &b);
+		if (bpfvm_prog_run(j->ep, &run)) {
+			fprintf(stderr, "run failed: %s\n", run.error);
+			exit(1);
+		}
+		for (size_t k = 0; k < b.count; k++)
+			matched += b.results[k] != 0;
+	}
+	return matched;
+}
+
 /* One pass over the capture; returns the number of matches. */
 static size_t one_pass(const struct job *j, const struct capture *c)
 {
+	if (is_batch(j->e))
+		return batch_pass(j, c);
 	size_t matched = 0;
-	struct bpfvm_run run = {.engine = (j->e == E_JIT || j->e == E_JIT_CHECKED) ? BPFVM_ENGINE_JIT
-										    : BPFVM_ENGINE_INTERP};
+	struct bpfvm_run run = {.engine = is_jit(j->e) ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP};
 	struct bpfvm_cbpf_ctx ctx;
 	for (size_t i = 0; i < c->n; i++) {
 		const uint8_t *p = c->bytes + c->off[i];
@@ -146,11 +189,11 @@ int main(int argc, char **argv)
 		return 1;
 	printf("classic BPF filtering, %zu packets in memory (Mpps of thread CPU time, best of 3 passes)\n\n",
 	       c.n);
-	printf("%-46s", "expression");
+	printf("%-44s", "expression");
 	for (int e = 0; e < E_COUNT; e++)
 		if (e < E_INTERP_CHECKED || with_checked)
-			printf(" %20s", engine_names[e]);
-	printf(" %8s %10s\n", "matched", "JIT/pcap");
+			printf(" %16s", engine_names[e]);
+	printf(" %8s %9s %9s\n", "matched", "JIT/pcap", "batch/pcap");
 	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
 	for (size_t x = 0; x < NEXPR; x++) {
 		struct bpf_program pp;
@@ -162,7 +205,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: cannot compile\n", expressions[x]);
 			return 1;
 		}
-		printf("%-46s", expressions[x]);
+		printf("%-44s", expressions[x]);
 		double pps[E_COUNT] = {0};
 		size_t first_matched = 0;
 		for (int e = 0; e < E_COUNT; e++) {
@@ -170,13 +213,14 @@ int main(int argc, char **argv)
 				continue;
 			struct job j = {(enum engine)e, &pp, prog, n, NULL};
 			if (e >= E_INTERP) {
-				int jit = e == E_JIT || e == E_JIT_CHECKED;
 				int checked = e >= E_INTERP_CHECKED;
 				struct bpfvm_prog_opts o = {
-					.engine = jit ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
+					.engine = is_jit((enum engine)e) ? BPFVM_ENGINE_JIT : BPFVM_ENGINE_INTERP,
 					.safety = checked ? BPFVM_SAFETY_CHECKED : BPFVM_SAFETY_VERIFIED};
-				if (bpfvm_cbpf_load(vm, prog, n, &o, &j.ep)) {
-					printf(" %20s", "n/a");
+				int rc = is_batch((enum engine)e) ? bpfvm_cbpf_load_batch(vm, prog, n, &o, &j.ep)
+								  : bpfvm_cbpf_load(vm, prog, n, &o, &j.ep);
+				if (rc) {
+					printf(" %16s", "n/a");
 					continue;
 				}
 			}
@@ -190,18 +234,18 @@ int main(int argc, char **argv)
 					engine_names[e], matched, first_matched);
 				return 1;
 			}
-			printf(" %20.2f", pps[e] / 1e6);
+			printf(" %16.2f", pps[e] / 1e6);
 			fflush(stdout);
 		}
 		printf(" %8zu", first_matched);
-		if (pps[E_JIT] > 0)
-			printf(" %9.1fx", pps[E_JIT] / pps[E_LIBPCAP]);
-		printf("\n");
+		printf(" %8.1fx %8.1fx\n", pps[E_JIT] / pps[E_LIBPCAP], pps[E_JIT_BATCH] / pps[E_LIBPCAP]);
 		pcap_freecode(&pp);
 		free(prog);
 	}
 	pcap_close(dead);
 	bpfvm_vm_destroy(vm);
+	free(c.ctxs);
+	free(c.results);
 	free(c.bytes);
 	free(c.off);
 	free(c.wirelen);

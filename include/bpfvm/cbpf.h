@@ -123,6 +123,32 @@ int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, si
 void bpfvm_cbpf_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_ctx *ctx, const uint8_t *pkt,
 			 uint32_t wirelen, uint32_t caplen);
 
+/* ---- many packets per run ---------------------------------------------------- */
+
+/* A batch: count packets in, one result per packet out. */
+struct bpfvm_cbpf_batch {
+	const struct bpfvm_cbpf_ctx *pkts;
+	uint32_t *results; /* count entries, written by the run */
+	uint64_t count;
+};
+
+/* The translation as a loop over a struct bpfvm_cbpf_batch (r1): the
+ * filter body runs once per packet (a return stores r0 as the packet's
+ * result instead of exiting) and the run returns 0 when all are done.
+ * One run for many packets spreads the cost of starting a run over them,
+ * as a packet pipeline that filters bursts does. */
+int bpfvm_cbpf_translate_batch(const struct bpfvm_cbpf_insn *insns, size_t n,
+			       struct bpfvm_insn **out, size_t *nout, size_t *starts, char *err,
+			       size_t errlen);
+
+/* Load the batch translation (as bpfvm_cbpf_load; runs without run-time
+ * checks only: BPFVM_SAFETY_CHECKED is refused with -EINVAL). */
+int bpfvm_cbpf_load_batch(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
+			  const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out);
+
+/* Prepare run for one batch (batch must live until the run ends). */
+void bpfvm_cbpf_batch_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_batch *batch);
+
 /* ---- tcpdump expressions ---------------------------------------------------- */
 
 /* Compile a pcap filter expression with libpcap for a link type

@@ -6,6 +6,9 @@
  *   r2  packet start (ctx->pkt)          r6..r9  the first four M[] slots the
  *   r3  caplen (ctx->caplen)                     program uses; the others live
  *                                                on the stack at r10 - 64 + 4k
+ * A batch program (bpfvm_cbpf_translate_batch) loops r1 over the packets
+ * of a struct bpfvm_cbpf_batch, with r7 = the end of them and r8 = the
+ * next result; r6 and r9 hold M[] slots there.
  *
  * Packet loads are explicit: "if caplen < k + size goto reject", a plain
  * LDX from r2 and a be16/be32 swap, instead of the legacy LD_ABS/LD_IND.
@@ -38,11 +41,17 @@ enum {
 	REG_CAPLEN = 3,
 	REG_X = 4,
 	REG_TMP = 5,
-	REG_M_FIRST = 6, /* r6..r9 hold up to four M[] slots */
-	REG_M_COUNT = 4,
 };
 
-#define TARGET_REJECT SIZE_MAX /* the shared "r0 = 0; exit" */
+#define TARGET_REJECT SIZE_MAX       /* the shared "r0 = 0; exit" */
+#define TARGET_STORE (SIZE_MAX - 1)  /* batch: store r0 as this packet's result */
+#define TARGET_DONE (SIZE_MAX - 2)   /* batch: every packet filtered */
+
+/* Batch programs keep the loop state in registers the M[] slots give up. */
+enum {
+	REG_BATCH_END = 7,     /* one past the last struct bpfvm_cbpf_ctx */
+	REG_BATCH_RESULT = 8,  /* where the current packet's result goes */
+};
 #define MAX_SLOTS_PER_INSN 8
 
 struct fixup {
@@ -58,6 +67,7 @@ struct xlat {
 	struct fixup *fixups;
 	size_t nfixups;
 	int8_t mem_reg[BPFVM_CBPF_MEMWORDS]; /* register of M[k], or -1: stack */
+	int batch;                           /* loop over a struct bpfvm_cbpf_batch */
 };
 
 static void emit(struct xlat *x, enum bpfvm_opid op, uint8_t dst, uint8_t src, int16_t off,
@@ -207,6 +217,16 @@ static void emit_alu(struct xlat *x, const struct cbpf_opinfo *row, const struct
 	}
 }
 
+/* The classic program returns A (r0): a single-packet program exits, a
+ * batch program stores it and goes on with the next packet. */
+static void emit_return(struct xlat *x)
+{
+	if (x->batch)
+		emit_jump(x, BPFVM_OP_JA, 0, 0, 0, TARGET_STORE);
+	else
+		emit(x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+}
+
 static void translate_insn(struct xlat *x, size_t pc)
 {
 	const struct bpfvm_cbpf_insn *in = &x->in[pc];
@@ -214,10 +234,10 @@ static void translate_insn(struct xlat *x, size_t pc)
 	switch ((enum cbpf_kind)row->kind) {
 	case CBPF_K_RET_K:
 		emit(x, BPFVM_OP_MOV32_IMM, REG_A, 0, 0, (int32_t)in->k);
-		emit(x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+		emit_return(x);
 		break;
 	case CBPF_K_RET_A:
-		emit(x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+		emit_return(x);
 		break;
 	case CBPF_K_LD_ABS:
 		emit_load_abs(x, REG_A, row->size, in->k);
@@ -276,22 +296,27 @@ static void translate_insn(struct xlat *x, size_t pc)
 	}
 }
 
-/* The first REG_M_COUNT scratch slots the program touches live in r6..r9. */
+/* The first scratch slots the program touches live in registers: r6..r9,
+ * or r6 and r9 in a batch program (r7, r8 run its loop). */
 static void assign_mem_registers(struct xlat *x)
 {
-	int next = 0;
+	static const uint8_t single_regs[] = {6, 7, 8, 9}, batch_regs[] = {6, 9};
+	const uint8_t *regs = x->batch ? batch_regs : single_regs;
+	size_t nregs = x->batch ? sizeof(batch_regs) : sizeof(single_regs), next = 0;
 	memset(x->mem_reg, -1, sizeof(x->mem_reg));
 	for (size_t pc = 0; pc < x->n; pc++) {
 		const struct cbpf_opinfo *row = bpfvm__cbpf_lookup(x->in[pc].code);
 		int uses_mem = row->kind == CBPF_K_LD_MEM || row->kind == CBPF_K_LDX_MEM ||
 			       row->kind == CBPF_K_ST || row->kind == CBPF_K_STX;
 		uint32_t k = x->in[pc].k;
-		if (uses_mem && x->mem_reg[k] < 0 && next < REG_M_COUNT)
-			x->mem_reg[k] = (int8_t)(REG_M_FIRST + next++);
+		if (uses_mem && x->mem_reg[k] < 0 && next < nregs)
+			x->mem_reg[k] = (int8_t)regs[next++];
 	}
 }
 
-static void emit_prologue(struct xlat *x)
+/* r1 = the packet's struct bpfvm_cbpf_ctx: load the packet and caplen,
+ * and start with A = X = 0. */
+static void emit_packet_setup(struct xlat *x)
 {
 	emit(x, BPFVM_OP_LDX_DW, REG_PKT, REG_CTX, offsetof(struct bpfvm_cbpf_ctx, pkt), 0);
 	emit(x, BPFVM_OP_LDX_W, REG_CAPLEN, REG_CTX, offsetof(struct bpfvm_cbpf_ctx, caplen), 0);
@@ -299,11 +324,36 @@ static void emit_prologue(struct xlat *x)
 	emit(x, BPFVM_OP_MOV32_IMM, REG_X, 0, 0, 0);
 }
 
-static int patch_jumps(struct xlat *x, const size_t *starts, size_t reject, char *err, size_t errlen)
+_Static_assert(sizeof(struct bpfvm_cbpf_ctx) == 16, "the batch loop steps r1 by 16");
+
+/* Batch: r1 = struct bpfvm_cbpf_batch; loop r1 over its packets, r8 over
+ * its results, until r1 reaches r7. Returns the loop head's slot. */
+static size_t emit_batch_prologue(struct xlat *x)
+{
+	emit(x, BPFVM_OP_LDX_DW, REG_BATCH_RESULT, REG_CTX, offsetof(struct bpfvm_cbpf_batch, results), 0);
+	emit(x, BPFVM_OP_LDX_DW, REG_BATCH_END, REG_CTX, offsetof(struct bpfvm_cbpf_batch, count), 0);
+	emit(x, BPFVM_OP_LSH64_IMM, REG_BATCH_END, 0, 0, 4);
+	emit(x, BPFVM_OP_LDX_DW, REG_CTX, REG_CTX, offsetof(struct bpfvm_cbpf_batch, pkts), 0);
+	emit(x, BPFVM_OP_ADD64_REG, REG_BATCH_END, REG_CTX, 0, 0);
+	size_t head = x->nout;
+	emit_jump(x, BPFVM_OP_JGE_REG, REG_CTX, REG_BATCH_END, 0, TARGET_DONE);
+	emit_packet_setup(x);
+	return head;
+}
+
+struct labels {
+	size_t reject, store, done;
+};
+
+static int patch_jumps(struct xlat *x, const size_t *starts, const struct labels *l, char *err,
+		       size_t errlen)
 {
 	for (size_t i = 0; i < x->nfixups; i++) {
 		const struct fixup *f = &x->fixups[i];
-		size_t target = f->target == TARGET_REJECT ? reject : starts[f->target];
+		size_t target = f->target == TARGET_REJECT ? l->reject
+				: f->target == TARGET_STORE ? l->store
+				: f->target == TARGET_DONE  ? l->done
+							    : starts[f->target];
 		int64_t off = (int64_t)target - (int64_t)f->slot - 1;
 		if (off < INT16_MIN || off > INT16_MAX) {
 			snprintf(err, errlen, "program too large to translate: a jump spans %lld eBPF insns",
@@ -315,8 +365,24 @@ static int patch_jumps(struct xlat *x, const size_t *starts, size_t reject, char
 	return 0;
 }
 
-int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n, struct bpfvm_insn **out,
-			 size_t *nout, size_t *starts, char *err, size_t errlen)
+/* Batch epilogue: the reject path sets r0 = 0 and falls into the store of
+ * r0 as the packet's result; then step to the next packet and loop. */
+static void emit_batch_epilogue(struct xlat *x, size_t head, struct labels *l)
+{
+	l->reject = x->nout;
+	emit(x, BPFVM_OP_MOV32_IMM, REG_A, 0, 0, 0);
+	l->store = x->nout;
+	emit(x, BPFVM_OP_STX_W, REG_BATCH_RESULT, REG_A, 0, 0);
+	emit(x, BPFVM_OP_ADD64_IMM, REG_BATCH_RESULT, 0, 0, 4);
+	emit(x, BPFVM_OP_ADD64_IMM, REG_CTX, 0, 0, (int32_t)sizeof(struct bpfvm_cbpf_ctx));
+	emit(x, BPFVM_OP_JA, 0, 0, (int16_t)((int64_t)head - (int64_t)x->nout - 1), 0);
+	l->done = x->nout;
+	emit(x, BPFVM_OP_MOV32_IMM, REG_A, 0, 0, 0);
+	emit(x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+}
+
+static int translate(const struct bpfvm_cbpf_insn *insns, size_t n, int batch,
+		     struct bpfvm_insn **out, size_t *nout, size_t *starts, char *err, size_t errlen)
 {
 	char dummy[8];
 	if (!err) {
@@ -328,11 +394,11 @@ int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n, struct b
 	int rc = bpfvm_cbpf_validate(insns, n, err, errlen);
 	if (rc)
 		return rc;
-	struct xlat x = {.in = insns, .n = n};
-	size_t cap = (n + 2) * MAX_SLOTS_PER_INSN;
+	struct xlat x = {.in = insns, .n = n, .batch = batch};
+	size_t cap = (n + 4) * MAX_SLOTS_PER_INSN;
 	size_t *own_starts = starts ? NULL : malloc((n + 1) * sizeof(*own_starts));
 	x.out = calloc(cap, sizeof(*x.out));
-	x.fixups = malloc((2 * n + 1) * MAX_SLOTS_PER_INSN * sizeof(*x.fixups));
+	x.fixups = malloc((2 * n + 2) * MAX_SLOTS_PER_INSN * sizeof(*x.fixups));
 	if (!x.out || !x.fixups || (!starts && !own_starts)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
@@ -341,16 +407,25 @@ int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n, struct b
 	if (!starts)
 		starts = own_starts;
 	assign_mem_registers(&x);
-	emit_prologue(&x);
+	size_t head = 0;
+	if (batch)
+		head = emit_batch_prologue(&x);
+	else
+		emit_packet_setup(&x);
 	for (size_t pc = 0; pc < n; pc++) {
 		starts[pc] = x.nout;
 		translate_insn(&x, pc);
 	}
-	size_t reject = x.nout;
-	emit(&x, BPFVM_OP_MOV32_IMM, REG_A, 0, 0, 0);
-	emit(&x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+	struct labels labels = {0};
+	if (batch) {
+		emit_batch_epilogue(&x, head, &labels);
+	} else {
+		labels.reject = x.nout;
+		emit(&x, BPFVM_OP_MOV32_IMM, REG_A, 0, 0, 0);
+		emit(&x, BPFVM_OP_EXIT, 0, 0, 0, 0);
+	}
 	starts[n] = x.nout;
-	rc = patch_jumps(&x, starts, reject, err, errlen);
+	rc = patch_jumps(&x, starts, &labels, err, errlen);
 	if (rc)
 		goto done;
 	*out = x.out;
@@ -361,6 +436,19 @@ done:
 	free(x.fixups);
 	free(own_starts);
 	return rc;
+}
+
+int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n, struct bpfvm_insn **out,
+			 size_t *nout, size_t *starts, char *err, size_t errlen)
+{
+	return translate(insns, n, 0, out, nout, starts, err, errlen);
+}
+
+int bpfvm_cbpf_translate_batch(const struct bpfvm_cbpf_insn *insns, size_t n,
+			       struct bpfvm_insn **out, size_t *nout, size_t *starts, char *err,
+			       size_t errlen)
+{
+	return translate(insns, n, 1, out, nout, starts, err, errlen);
 }
 
 /* ---- loading and running ------------------------------------------------------------ */
@@ -405,26 +493,29 @@ static uint32_t stack_bytes(const struct bpfvm_insn *insns, size_t n)
 	return (uint32_t)-lowest;
 }
 
-int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
-		    const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out)
+static int load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n, int batch,
+		const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out)
 {
 	char err[256];
 	struct bpfvm_insn *ebpf;
 	size_t nebpf;
 	*out = NULL;
-	int rc = bpfvm_cbpf_translate(insns, n, &ebpf, &nebpf, NULL, err, sizeof(err));
-	if (rc)
-		return bpfvm__vm_error(vm, rc, "%s", err);
 	struct bpfvm_prog_opts o = {0};
 	if (opts)
 		o = *opts;
 	int keep_checks = o.safety == BPFVM_SAFETY_CHECKED;
+	if (batch && keep_checks)
+		return bpfvm__vm_error(vm, -EINVAL, "batch programs run without run-time checks "
+				       "(the packets of a batch are not regions)");
+	int rc = translate(insns, n, batch, &ebpf, &nebpf, NULL, err, sizeof(err));
+	if (rc)
+		return bpfvm__vm_error(vm, rc, "%s", err);
 	o.type = BPFVM_PROG_RAW;
 	o.safety = BPFVM_SAFETY_CHECKED; /* structural validation, no verifier */
 	o.maps = NULL;
 	o.nmaps = 0;
 	if (!o.name)
-		o.name = "cbpf";
+		o.name = batch ? "cbpf_batch" : "cbpf";
 	rc = bpfvm_prog_load(vm, ebpf, nebpf, &o, out);
 	if (!rc)
 		(*out)->stack_depth = stack_bytes(ebpf, nebpf);
@@ -440,6 +531,18 @@ int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, si
 	return 0;
 }
 
+int bpfvm_cbpf_load(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
+		    const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out)
+{
+	return load(vm, insns, n, 0, opts, out);
+}
+
+int bpfvm_cbpf_load_batch(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *insns, size_t n,
+			  const struct bpfvm_prog_opts *opts, struct bpfvm_prog **out)
+{
+	return load(vm, insns, n, 1, opts, out);
+}
+
 void bpfvm_cbpf_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_ctx *ctx, const uint8_t *pkt,
 			 uint32_t wirelen, uint32_t caplen)
 {
@@ -451,4 +554,11 @@ void bpfvm_cbpf_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_ctx *ctx, cons
 	/* Checked programs may read the packet; unchecked ones ignore this. */
 	run->regions[0] = (struct bpfvm_region){(void *)(uintptr_t)pkt, caplen, 0};
 	run->nregions = 1;
+}
+
+void bpfvm_cbpf_batch_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_batch *batch)
+{
+	run->ctx = batch;
+	run->ctx_size = sizeof(*batch);
+	run->nregions = 0;
 }

@@ -79,6 +79,38 @@ TEST(scratch_memory_uses_registers_then_the_stack)
 	free(out);
 }
 
+TEST(batch_translation_loops_and_refuses_checked_mode)
+{
+	struct bpfvm_cbpf_insn p[] = {S(BPF_LD | BPF_W | BPF_LEN, 0), S(BPF_RET | BPF_A, 0)};
+	struct bpfvm_insn *out;
+	size_t nout;
+	char err[256];
+	CHECK_EQ(bpfvm_cbpf_translate_batch(p, N(p), &out, &nout, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(bpfvm_isa_validate(out, nout, err, sizeof(err)), 0);
+	int backward = 0;
+	for (size_t i = 0; i < nout; i++)
+		if (bpfvm_isa_lookup(&out[i]) == &bpfvm_isa_table()[BPFVM_OP_JA] && out[i].off < 0)
+			backward++;
+	CHECK_EQ(backward, 1); /* the loop back to the next packet */
+	free(out);
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_prog_opts opts = {.safety = BPFVM_SAFETY_CHECKED};
+	struct bpfvm_prog *ep;
+	CHECK_EQ(bpfvm_cbpf_load_batch(vm, p, N(p), &opts, &ep), -EINVAL);
+	CHECK_CONTAINS(bpfvm_vm_last_error(vm), "batch programs run without run-time checks");
+	/* An empty batch is a run that does nothing. */
+	opts.safety = BPFVM_SAFETY_VERIFIED;
+	opts.engine = BPFVM_ENGINE_INTERP;
+	CHECK_EQ(bpfvm_cbpf_load_batch(vm, p, N(p), &opts, &ep), 0);
+	struct bpfvm_cbpf_batch none = {NULL, NULL, 0};
+	struct bpfvm_run run = {.engine = BPFVM_ENGINE_INTERP};
+	bpfvm_cbpf_batch_run_init(&run, &none);
+	CHECK_EQ(bpfvm_prog_run(ep, &run), 0);
+	bpfvm_prog_destroy(ep);
+	bpfvm_vm_destroy(vm);
+}
+
 TEST(loaded_translation_declares_its_stack_use)
 {
 	struct bpfvm_vm *vm;
@@ -135,6 +167,47 @@ static const struct engine_mode modes[] = {
 	{"jit", BPFVM_ENGINE_JIT, BPFVM_SAFETY_VERIFIED},
 	{"jit-checked", BPFVM_ENGINE_JIT, BPFVM_SAFETY_CHECKED},
 };
+
+/* Runs the batch translation of prog over all packets in one run per
+ * engine; returns the number of engines that ran, reports mismatches. */
+static int compare_batch(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *prog, size_t n,
+			 const struct packets *pk, const char *what)
+{
+	static const enum bpfvm_engine batch_engines[] = {BPFVM_ENGINE_INTERP, BPFVM_ENGINE_JIT};
+	struct bpfvm_cbpf_ctx *ctxs = malloc(pk->n * sizeof(*ctxs));
+	uint32_t *results = malloc(pk->n * sizeof(*results));
+	int ran = 0;
+	for (size_t i = 0; i < pk->n; i++)
+		ctxs[i] = (struct bpfvm_cbpf_ctx){pk->data[i], pk->caplen[i], pk->wirelen[i]};
+	for (size_t e = 0; e < N(batch_engines); e++) {
+		struct bpfvm_prog_opts opts = {.engine = batch_engines[e]};
+		struct bpfvm_prog *ep;
+		if (bpfvm_cbpf_load_batch(vm, prog, n, &opts, &ep)) {
+			harness_fail(__FILE__, __LINE__, "%s: batch load: %s", what, bpfvm_vm_last_error(vm));
+			continue;
+		}
+		memset(results, 0xa5, pk->n * sizeof(*results));
+		struct bpfvm_cbpf_batch batch = {ctxs, results, pk->n};
+		struct bpfvm_run run = {.engine = batch_engines[e]};
+		bpfvm_cbpf_batch_run_init(&run, &batch);
+		int rc = bpfvm_prog_run(ep, &run);
+		CHECK_EQ(rc, 0);
+		CHECK_EQ(run.retval, 0);
+		for (size_t i = 0; i < pk->n && rc == 0; i++) {
+			uint32_t want = bpfvm_cbpf_run(prog, n, pk->data[i], pk->wirelen[i], pk->caplen[i]);
+			if (results[i] != want) {
+				harness_fail(__FILE__, __LINE__, "%s (batch, engine %d) packet %zu: 0x%x, classic 0x%x",
+					     what, (int)batch_engines[e], i, results[i], want);
+				break;
+			}
+		}
+		bpfvm_prog_destroy(ep);
+		ran++;
+	}
+	free(ctxs);
+	free(results);
+	return ran;
+}
 
 /* Runs prog on every packet in every engine mode; returns the number of
  * modes that ran (0 when none is available), reports mismatches. */
@@ -201,6 +274,7 @@ TEST(translated_tcpdump_programs_match_the_classic_interpreter)
 			continue;
 		}
 		ran += compare_engines(vm, prog, n, &pk, expressions[e], &skipped_jit);
+		ran += compare_batch(vm, prog, n, &pk, expressions[e]);
 		free(prog);
 	}
 	free_packets(&pk);
@@ -266,6 +340,7 @@ TEST(translated_random_programs_match_the_classic_interpreter)
 		char what[64];
 		snprintf(what, sizeof(what), "random program %d", i);
 		ran += compare_engines(vm, prog, n, &pk, what, &skipped_jit);
+		ran += compare_batch(vm, prog, n, &pk, what);
 	}
 	free_packets(&pk);
 	bpfvm_vm_destroy(vm);
