@@ -393,3 +393,131 @@ TEST(skb_pull_data_and_xdp_get_buff_len)
 	CHECK_SAME(BPFVM_PROG_XDP, len, &o, &res);
 	CHECK_EQ(res.retval, 60u << 8 | 70);
 }
+
+/* Random sequences of adjust_head / adjust_tail / adjust_meta with deltas
+ * around every bound, on packets with and without metadata: status of each
+ * call (folded into r0), data_out and ctx_out must match the kernel. */
+TEST(random_xdp_adjust_sequences_match_the_kernel)
+{
+	static const int helpers[] = {BPF_FUNC_xdp_adjust_head, BPF_FUNC_xdp_adjust_tail,
+				      BPF_FUNC_xdp_adjust_meta};
+	static const int deltas[] = {-300, -256, -220, -216, -200, -64, -20, -14, -8, -6, -4, -1, 0,
+				     1, 4, 8, 14, 20, 46, 100, 1000, 3460, 3461};
+	uint32_t seed = 99;
+	for (int round = 0; round < 80; round++) {
+		struct bpfvm_insn p[64];
+		size_t n = 0;
+		p[n++] = MOV64_REG(6, 1);
+		p[n++] = MOV64_IMM(7, 0);
+		for (int step = 0; step < 6; step++) {
+			p[n++] = MOV64_REG(1, 6);
+			p[n++] = MOV64_IMM(2, deltas[next_rand(&seed) % NINSNS(deltas)]);
+			p[n++] = CALL(helpers[next_rand(&seed) % 3]);
+			p[n++] = I(BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 3);
+			p[n++] = ADD64_REG(7, 0);
+		}
+		p[n++] = MOV64_REG(0, 7);
+		p[n++] = EXIT();
+		uint32_t len = 60 + next_rand(&seed) % 200;
+		for (uint32_t i = 0; i < len; i++)
+			pkt[i] = (uint8_t)(i * 7 + round);
+		struct xdp_md md = {.data = 4 * (next_rand(&seed) % 5), .data_end = len};
+		struct bpfvm_test_run_opts o = pkt_opts(len);
+		o.ctx_in = &md;
+		o.ctx_size_in = sizeof(md);
+		o.ctx_out = (void *)1;
+		tr_check_same(__FILE__, __LINE__, BPFVM_PROG_XDP, p, n, &o, &res);
+		CHECK_EQ(res.rc, 0);
+	}
+}
+
+/* Random sequences of tc packet helpers (vlan push/pop, store bytes, L3/L4
+ * checksum replacement with valid and invalid offsets and flags) on tagged
+ * and untagged frames: results, data_out and ctx_out match the kernel. */
+TEST(random_tc_helper_sequences_match_the_kernel)
+{
+	static const int32_t protos[] = {0x0081, 0xa888, 0x3412};
+	static const int32_t offs[] = {0, 1, 12, 14, 24, 25, 26, 40, 58, 59, 60, 61, 70, 0x10000};
+	static const int32_t l3flags[] = {0, 2, 4, 3, 0x10};
+	static const int32_t l4flags[] = {0x12, 0x14, 0x24, 0x62, 0x80 | 2, 0x100, 4};
+	uint32_t seed = 4242;
+	for (int round = 0; round < 80; round++) {
+		struct bpfvm_insn p[96];
+		size_t n = 0;
+		p[n++] = MOV64_REG(6, 1);
+		p[n++] = MOV64_IMM(7, 0);
+		p[n++] = ST_W(10, -4, (int32_t)next_rand(&seed));
+		for (int step = 0; step < 5; step++) {
+			uint32_t r = next_rand(&seed);
+			p[n++] = MOV64_REG(1, 6);
+			switch (r % 5) {
+			case 0:
+				p[n++] = MOV64_IMM(2, protos[(r >> 4) % 3]);
+				p[n++] = MOV64_IMM(3, (int32_t)((r >> 8) & 0xffff));
+				p[n++] = CALL(BPF_FUNC_skb_vlan_push);
+				break;
+			case 1:
+				p[n++] = CALL(BPF_FUNC_skb_vlan_pop);
+				break;
+			case 2:
+				p[n++] = MOV64_IMM(2, offs[(r >> 4) % NINSNS(offs)]);
+				p[n++] = MOV64_REG(3, 10);
+				p[n++] = ADD64_IMM(3, -4);
+				p[n++] = MOV64_IMM(4, 4);
+				p[n++] = MOV64_IMM(5, (int32_t)((r >> 12) % 4));
+				p[n++] = CALL(BPF_FUNC_skb_store_bytes);
+				break;
+			case 3:
+			case 4:
+				p[n++] = MOV64_IMM(2, offs[(r >> 4) % NINSNS(offs)]);
+				p[n++] = MOV64_IMM(3, (r >> 9) % 3 ? (int32_t)next_rand(&seed) : 0);
+				p[n++] = MOV64_IMM(4, (int32_t)next_rand(&seed));
+				p[n++] = MOV64_IMM(5, r % 5 == 3 ? l3flags[(r >> 16) % NINSNS(l3flags)]
+								: l4flags[(r >> 16) % NINSNS(l4flags)]);
+				p[n++] = CALL(r % 5 == 3 ? BPF_FUNC_l3_csum_replace : BPF_FUNC_l4_csum_replace);
+				break;
+			}
+			p[n++] = I(BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 5);
+			p[n++] = ADD64_REG(7, 0);
+		}
+		/* fold the final skb state into r0 */
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, len));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, vlan_tci));
+		p[n++] = I(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 8);
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, protocol));
+		p[n++] = I(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 16);
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, vlan_present));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = MOV64_REG(0, 7);
+		p[n++] = EXIT();
+		size_t len;
+		int tags = (int)(next_rand(&seed) % 3);
+		const uint16_t tp[] = {0x88a8, 0x8100}, tt[] = {(uint16_t)next_rand(&seed), 77};
+		if (tags == 0) {
+			len = 60;
+			tr_udp4(pkt, len, tr_mac_other);
+		} else {
+			uint8_t plain[64];
+			tr_udp4(plain, 60, tr_mac_other);
+			memcpy(pkt, plain, 12);
+			size_t o = 12;
+			for (int t = 0; t < tags; t++) {
+				uint16_t proto = tags == 2 ? tp[t] : 0x8100;
+				pkt[o++] = (uint8_t)(proto >> 8), pkt[o++] = (uint8_t)proto;
+				pkt[o++] = (uint8_t)(tt[t] >> 8), pkt[o++] = (uint8_t)tt[t];
+			}
+			memcpy(pkt + o, plain + 12, 48);
+			len = o + 48;
+		}
+		struct __sk_buff c = {.mark = 3};
+		struct bpfvm_test_run_opts o = pkt_opts(len);
+		o.ctx_in = &c;
+		o.ctx_size_in = sizeof(c);
+		o.ctx_out = (void *)1;
+		tr_check_same(__FILE__, __LINE__, BPFVM_PROG_SCHED_CLS, p, n, &o, &res);
+		CHECK_EQ(res.rc, 0);
+	}
+}
