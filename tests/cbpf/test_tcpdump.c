@@ -213,13 +213,35 @@ struct engine {
 	const char *name;
 	enum bpfvm_engine engine; /* 0: the classic interpreter */
 	int classic;
+	int batch; /* the batch translation, all packets in one run */
 };
 
 static const struct engine engines[] = {
-	{"classic interpreter", 0, 1},
-	{"eBPF interpreter", BPFVM_ENGINE_INTERP, 0},
-	{"JIT", BPFVM_ENGINE_JIT, 0},
+	{"classic interpreter", 0, 1, 0},
+	{"eBPF interpreter", BPFVM_ENGINE_INTERP, 0, 0},
+	{"JIT", BPFVM_ENGINE_JIT, 0, 0},
+	{"JIT, one batch", BPFVM_ENGINE_JIT, 0, 1},
 };
+
+/* All packets of c through the batch translation in one run. */
+static void run_batch(struct bpfvm_prog *ep, enum bpfvm_engine engine, const struct capture *c,
+		      uint8_t *got)
+{
+	struct bpfvm_cbpf_ctx *ctxs = malloc(c->n * sizeof(*ctxs));
+	uint32_t *results = malloc(c->n * sizeof(*results));
+	for (size_t i = 0; i < c->n; i++)
+		ctxs[i] = (struct bpfvm_cbpf_ctx){c->data[i], c->hdr[i].caplen, c->hdr[i].len};
+	struct bpfvm_cbpf_batch batch = {ctxs, results, c->n};
+	struct bpfvm_run run = {.engine = engine};
+	bpfvm_cbpf_batch_run_init(&run, &batch);
+	int rc = bpfvm_prog_run(ep, &run);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "batch run: %s", run.error);
+	for (size_t i = 0; i < c->n; i++)
+		got[i] = rc == 0 && results[i] != 0;
+	free(ctxs);
+	free(results);
+}
 
 /* Every expression on capture c: each engine must match exactly the
  * packets tcpdump matches. */
@@ -249,7 +271,8 @@ static void compare_with_tcpdump(const struct capture *c, const char *const *exp
 			struct bpfvm_prog *ep = NULL;
 			if (!engines[g].classic) {
 				struct bpfvm_prog_opts opts = {.engine = engines[g].engine};
-				int rc = bpfvm_cbpf_load(vm, prog, n, &opts, &ep);
+				int rc = engines[g].batch ? bpfvm_cbpf_load_batch(vm, prog, n, &opts, &ep)
+							  : bpfvm_cbpf_load(vm, prog, n, &opts, &ep);
 				if (rc == -ENOTSUP) {
 					missing_engine[g] = 1;
 					continue;
@@ -260,7 +283,9 @@ static void compare_with_tcpdump(const struct capture *c, const char *const *exp
 					continue;
 				}
 			}
-			for (size_t i = 0; i < c->n; i++) {
+			if (engines[g].batch)
+				run_batch(ep, engines[g].engine, c, got);
+			for (size_t i = 0; i < c->n && !engines[g].batch; i++) {
 				if (engines[g].classic) {
 					got[i] = bpfvm_cbpf_run(prog, n, c->data[i], c->hdr[i].len,
 								c->hdr[i].caplen) != 0;
