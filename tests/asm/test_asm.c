@@ -42,7 +42,7 @@ static int same_insn(const struct bpfvm_insn *a, const struct bpfvm_insn *b)
 
 TEST(llvm_syntax_assembles_the_documented_forms)
 {
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	size_t n = assemble("r1 = 2675\n"
 			    "w0 = w1\n"
 			    "*(u16 *)(r10 - 8) = r1\n"
@@ -86,7 +86,7 @@ TEST(llvm_syntax_assembles_the_documented_forms)
 
 TEST(labels_and_comments_in_llvm_syntax)
 {
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	size_t n = assemble("; leading comment\n"
 			    "start:  r0 = 0  # set r0\n"
 			    "loop:\n"
@@ -107,7 +107,7 @@ TEST(labels_and_comments_in_llvm_syntax)
 
 TEST(narrow_loads_stores_and_atomics_take_w_registers_as_llvm_alu32_prints_them)
 {
-	struct bpfvm_insn *a, *b;
+	struct bpfvm_insn *a = NULL, *b = NULL;
 	size_t na = assemble("w2 = *(u32 *)(r1 - 4)\n"
 			     "*(u16 *)(r10 - 8) = w3\n"
 			     "lock *(u32 *)(r0 + 0) += w1\n"
@@ -129,7 +129,7 @@ TEST(narrow_loads_stores_and_atomics_take_w_registers_as_llvm_alu32_prints_them)
 
 TEST(crlf_line_endings_and_tabs_are_accepted)
 {
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	size_t n = assemble("\tr0 = 1\r\n\tif r0 != 1 goto end\r\n\tr0 = 2\r\nend:\texit\r\n",
 			    BPFVM_SYNTAX_LLVM, &p);
 	CHECK_EQ(n, 4);
@@ -140,7 +140,7 @@ TEST(crlf_line_endings_and_tabs_are_accepted)
 
 TEST(conformance_syntax_assembles_mnemonics_and_aliases)
 {
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	size_t n = assemble("mov32 %r0, 0\n"
 			    "add64 %r0, %r1\n"
 			    "stxdw [%r10-8], %r0\n"
@@ -180,7 +180,7 @@ TEST(conformance_syntax_assembles_mnemonics_and_aliases)
 
 TEST(auto_syntax_picks_conformance_for_percent_registers)
 {
-	struct bpfvm_insn *a, *b;
+	struct bpfvm_insn *a = NULL, *b = NULL;
 	size_t na = assemble("mov %r0, 1\nexit\n", BPFVM_SYNTAX_AUTO, &a);
 	size_t nb = assemble("r0 = 1\nexit\n", BPFVM_SYNTAX_AUTO, &b);
 	CHECK_EQ(na, 2);
@@ -247,7 +247,7 @@ TEST(invalid_encodings_disassemble_to_insn_lines)
 	CHECK_EQ(bpfvm_disasm_insn(&reserved, 1, 0, BPFVM_SYNTAX_LLVM, buf, sizeof(buf)), -EINVAL);
 	CHECK_CONTAINS(buf, "EXIT uses reserved field imm");
 	/* The .insn text assembles back to the same slot. */
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	CHECK_EQ(bpfvm_disasm_insn(&reserved, 1, 0, BPFVM_SYNTAX_LLVM, buf, sizeof(buf)), -EINVAL);
 	if (assemble(buf, BPFVM_SYNTAX_LLVM, &p) == 1)
 		CHECK(same_insn(p, &reserved));
@@ -267,7 +267,7 @@ TEST(whole_program_disassembly_numbers_slots)
 	char *text = bpfvm_disasm(prog, 4, BPFVM_SYNTAX_LLVM, 1);
 	CHECK_STR(text, "0: r1 = 7 ll\n2: r0 = 0\n3: exit\n");
 	/* Numbered output assembles back (slot numbers are skipped). */
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	if (text && assemble(text, BPFVM_SYNTAX_LLVM, &p) == 4)
 		CHECK(memcmp(p, prog, sizeof(prog)) == 0);
 	free(p);
@@ -435,7 +435,7 @@ TEST(many_labels_resolve_to_their_slots)
 		len += (size_t)sprintf(text + len, "L%zu: if r0 > %zu goto L%zu\n", i, i,
 				       i >= 2 ? i - 2 : 0);
 	sprintf(text + len, "exit\n");
-	struct bpfvm_insn *p;
+	struct bpfvm_insn *p = NULL;
 	if (assemble(text, BPFVM_SYNTAX_LLVM, &p) == n + 1) {
 		CHECK_EQ((int16_t)p[0].off, -1);
 		CHECK_EQ((int16_t)p[1].off, -2);
