@@ -323,6 +323,9 @@ static int collect_funcs(struct bpfvm_object *obj)
 		size_t end = last ? obj->secs[fn->sec].n : obj->funcs[f + 1].start;
 		if (fn->len == 0)
 			fn->len = end - fn->start;
+		if (fn->len == 0)
+			return obj_error(obj, -EINVAL, "section %s: function '%s' has no instructions",
+					 obj->secs[fn->sec].name, fn->name);
 		if (fn->start + fn->len > end)
 			return obj_error(obj, -EINVAL, "section %s: functions '%s' and '%s' overlap",
 					 obj->secs[fn->sec].name, fn->name, obj->funcs[f + 1].name);
