@@ -10,7 +10,8 @@
  * of a struct bpfvm_cbpf_batch, with r7 = the end of them and r8 = the
  * next result; r6 and r9 hold M[] slots there.
  *
- * Packet loads are explicit: "if caplen < k + size goto reject", a plain
+ * Packet loads are explicit: "if caplen < k + size goto reject" (left out
+ * when every path to the load already checked as much), a plain
  * LDX from r2 and a be16/be32 swap, instead of the legacy LD_ABS/LD_IND.
  * That keeps every load a handful of ordinary instructions that the JIT
  * turns into a compare, a load and a bswap inline, with no call into the
@@ -68,6 +69,10 @@ struct xlat {
 	size_t nfixups;
 	int8_t mem_reg[BPFVM_CBPF_MEMWORDS]; /* register of M[k], or -1: stack */
 	int batch;                           /* loop over a struct bpfvm_cbpf_batch */
+	/* captured[pc]: caplen is at least this on every path into pc (an
+	 * earlier bounds check passed), so loads below it need no check. */
+	uint64_t *captured;
+	size_t pc; /* the classic instruction being translated */
 };
 
 static void emit(struct xlat *x, enum bpfvm_opid op, uint8_t dst, uint8_t src, int16_t off,
@@ -110,7 +115,8 @@ static void emit_load_abs(struct xlat *x, uint8_t dst, unsigned size, uint32_t k
 		emit_jump(x, BPFVM_OP_JA, 0, 0, 0, TARGET_REJECT);
 		return;
 	}
-	emit_jump(x, BPFVM_OP_JLT32_IMM, REG_CAPLEN, 0, (int32_t)(uint32_t)end, TARGET_REJECT);
+	if (end > x->captured[x->pc])
+		emit_jump(x, BPFVM_OP_JLT32_IMM, REG_CAPLEN, 0, (int32_t)(uint32_t)end, TARGET_REJECT);
 	if (k <= INT16_MAX) {
 		emit(x, ldx_op(size), dst, REG_PKT, (int16_t)k, 0);
 	} else {
@@ -229,6 +235,7 @@ static void emit_return(struct xlat *x)
 
 static void translate_insn(struct xlat *x, size_t pc)
 {
+	x->pc = pc;
 	const struct bpfvm_cbpf_insn *in = &x->in[pc];
 	const struct cbpf_opinfo *row = bpfvm__cbpf_lookup(in->code);
 	switch ((enum cbpf_kind)row->kind) {
@@ -293,6 +300,57 @@ static void translate_insn(struct xlat *x, size_t pc)
 	case CBPF_K_TXA:
 		emit(x, BPFVM_OP_MOV32_REG, REG_A, REG_X, 0, 0);
 		break;
+	}
+}
+
+/* The bytes an instruction proves captured when execution goes on past it
+ * (its bounds check passed); 0 when it proves nothing. X + k + size
+ * within caplen proves k + size too. */
+static uint64_t proves_captured(const struct cbpf_opinfo *row, const struct bpfvm_cbpf_insn *in)
+{
+	uint64_t end = (uint64_t)in->k + row->size;
+	int loads = row->kind == CBPF_K_LD_ABS || row->kind == CBPF_K_LD_IND || row->kind == CBPF_K_LDX_MSH;
+	return loads && end <= UINT32_MAX ? end : 0;
+}
+
+/* Forward data flow over the classic program (jumps only go forward, so
+ * one pass in order sees every predecessor first): the least caplen
+ * proven on all paths into each instruction. */
+static void compute_captured(struct xlat *x)
+{
+	uint64_t *c = x->captured;
+	for (size_t pc = 0; pc < x->n; pc++)
+		c[pc] = UINT64_MAX; /* no path reaches it yet */
+	c[0] = 0;
+	for (size_t pc = 0; pc < x->n; pc++) {
+		const struct bpfvm_cbpf_insn *in = &x->in[pc];
+		const struct cbpf_opinfo *row = bpfvm__cbpf_lookup(in->code);
+		if (c[pc] == UINT64_MAX)
+			c[pc] = 0; /* unreachable: assume nothing */
+		uint64_t out = c[pc], proven = proves_captured(row, in);
+		if (proven > out)
+			out = proven;
+		size_t succ[2];
+		int nsucc = 0;
+		switch ((enum cbpf_kind)row->kind) {
+		case CBPF_K_RET_K:
+		case CBPF_K_RET_A:
+			break;
+		case CBPF_K_JA:
+			succ[nsucc++] = pc + 1 + in->k;
+			break;
+		case CBPF_K_JMP_K:
+		case CBPF_K_JMP_X:
+			succ[nsucc++] = pc + 1 + in->jt;
+			succ[nsucc++] = pc + 1 + in->jf;
+			break;
+		default:
+			succ[nsucc++] = pc + 1;
+			break;
+		}
+		for (int i = 0; i < nsucc; i++)
+			if (succ[i] < x->n && out < c[succ[i]])
+				c[succ[i]] = out;
 	}
 }
 
@@ -399,7 +457,8 @@ static int translate(const struct bpfvm_cbpf_insn *insns, size_t n, int batch,
 	size_t *own_starts = starts ? NULL : malloc((n + 1) * sizeof(*own_starts));
 	x.out = calloc(cap, sizeof(*x.out));
 	x.fixups = malloc((2 * n + 2) * MAX_SLOTS_PER_INSN * sizeof(*x.fixups));
-	if (!x.out || !x.fixups || (!starts && !own_starts)) {
+	x.captured = malloc(n * sizeof(*x.captured));
+	if (!x.out || !x.fixups || !x.captured || (!starts && !own_starts)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto done;
@@ -407,6 +466,7 @@ static int translate(const struct bpfvm_cbpf_insn *insns, size_t n, int batch,
 	if (!starts)
 		starts = own_starts;
 	assign_mem_registers(&x);
+	compute_captured(&x);
 	size_t head = 0;
 	if (batch)
 		head = emit_batch_prologue(&x);
@@ -434,6 +494,7 @@ static int translate(const struct bpfvm_cbpf_insn *insns, size_t n, int batch,
 done:
 	free(x.out);
 	free(x.fixups);
+	free(x.captured);
 	free(own_starts);
 	return rc;
 }

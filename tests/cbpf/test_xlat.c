@@ -49,6 +49,28 @@ TEST(translation_is_a_valid_ebpf_program_with_a_slot_map)
 	free(out);
 }
 
+TEST(bounds_checks_proven_on_every_path_are_left_out)
+{
+	struct bpfvm_cbpf_insn p[] = {
+		S(BPF_LD | BPF_W | BPF_LEN, 0),
+		J(BPF_JMP | BPF_JGT | BPF_K, 10, 0, 2),
+		S(BPF_LD | BPF_B | BPF_ABS, 30), /* checks caplen >= 31 */
+		S(BPF_LD | BPF_B | BPF_ABS, 5),  /* proven by the load before */
+		S(BPF_LD | BPF_B | BPF_ABS, 20), /* also reached from insn 1: checks */
+		S(BPF_RET | BPF_A, 0),
+	};
+	struct bpfvm_insn *out;
+	size_t nout, starts[N(p) + 1];
+	CHECK_EQ(bpfvm_cbpf_translate(p, N(p), &out, &nout, starts, NULL, 0), 0);
+	const struct bpfvm_opinfo *t = bpfvm_isa_table();
+	CHECK_EQ(bpfvm_isa_lookup(&out[starts[2]]), &t[BPFVM_OP_JLT32_IMM]);
+	CHECK_EQ(bpfvm_isa_lookup(&out[starts[3]]), &t[BPFVM_OP_LDX_B]);
+	CHECK_EQ(starts[4] - starts[3], 1);
+	CHECK_EQ(bpfvm_isa_lookup(&out[starts[4]]), &t[BPFVM_OP_JLT32_IMM]);
+	CHECK_EQ(out[starts[4]].imm, 21);
+	free(out);
+}
+
 TEST(translation_refuses_invalid_programs)
 {
 	struct bpfvm_cbpf_insn p[] = {S(BPF_LD | BPF_MEM, 1), S(BPF_RET | BPF_A, 0)};
