@@ -326,3 +326,28 @@ TEST(seed_tail_call_through_r9_is_rejected_in_the_callee)
 	CHECK(bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "second")) == NULL);
 	close_obj(obj);
 }
+
+TEST(whole_object_loads_and_runs_on_the_jit_too)
+{
+	OPEN(obj, "btf_maps");
+	struct bpfvm_prog_opts o = {.safety = BPFVM_SAFETY_CHECKED, .engine = BPFVM_ENGINE_DEFAULT};
+	int rc = bpfvm_object_load(obj, &o);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "load: %s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
+	for (size_t i = 0; !rc && i < bpfvm_object_prog_count(obj); i++)
+		CHECK(bpfvm_object_prog_handle(bpfvm_object_prog_at(obj, i)) != NULL);
+	struct bpfvm_prog *entry = rc ? NULL : bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "entry_prog"));
+	if (entry) {
+		uint8_t frame[64] = {0};
+		struct bpfvm_test_run_opts t = {.data_in = frame, .data_size_in = sizeof(frame),
+						.engine = BPFVM_ENGINE_JIT};
+		rc = bpfvm_prog_test_run(entry, &t);
+		if (rc == -ENOTSUP) {
+			close_obj(obj);
+			SKIP("no JIT on this machine");
+		}
+		CHECK_EQ(rc, 0);
+		CHECK_EQ(t.retval, 11); /* tail call into prog_one through the static slot */
+	}
+	close_obj(obj);
+}
