@@ -99,8 +99,9 @@ struct bpfvm_cbpf_ctx {
  * returning the classic result in r0; every packet load is bounds-checked
  * by the program itself against caplen. *out is malloc'ed (*nout slots).
  * If starts is not NULL it receives n + 1 entries: the first eBPF slot of
- * each classic instruction, and the total length. Returns 0 or -EINVAL
- * (err: "insn N: ..."), -ENOMEM. */
+ * each classic instruction, and the total length. The last two slots are
+ * the shared reject path (r0 = 0; exit) of failed bounds checks and
+ * division by X == 0. Returns 0 or -EINVAL (err: "insn N: ..."), -ENOMEM. */
 int bpfvm_cbpf_translate(const struct bpfvm_cbpf_insn *insns, size_t n,
 			 struct bpfvm_insn **out, size_t *nout, size_t *starts, char *err,
 			 size_t errlen);
