@@ -702,7 +702,7 @@ static long htab_for_each(struct bpfvm_map *map, bpfvm_map_elem_fn fn, void *use
 	return n;
 }
 
-#define HTAB_OPS(name, checkfn)                                                  \
+#define HTAB_OPS(name, checkfn, for_each_fn)                                    \
 	const struct bpfvm_map_ops name = {                                      \
 		.check = checkfn,                                                \
 		.alloc = htab_alloc,                                             \
@@ -713,11 +713,13 @@ static long htab_for_each(struct bpfvm_map *map, bpfvm_map_elem_fn fn, void *use
 		.copy = htab_copy,                                               \
 		.get_next_key = htab_get_next_key,                               \
 		.lookup_and_delete = htab_lookup_and_delete,                     \
-		.for_each = htab_for_each,                                       \
+		.for_each = for_each_fn,                                         \
 	}
 
-HTAB_OPS(bpfvm__hash_ops, htab_check);
-HTAB_OPS(bpfvm__percpu_hash_ops, htab_check);
-HTAB_OPS(bpfvm__lru_hash_ops, htab_check);
-HTAB_OPS(bpfvm__lru_percpu_hash_ops, htab_check);
-HTAB_OPS(bpfvm__hash_of_maps_ops, fd_htab_check);
+HTAB_OPS(bpfvm__hash_ops, htab_check, htab_for_each);
+HTAB_OPS(bpfvm__percpu_hash_ops, htab_check, htab_for_each);
+HTAB_OPS(bpfvm__lru_hash_ops, htab_check, htab_for_each);
+HTAB_OPS(bpfvm__lru_percpu_hash_ops, htab_check, htab_for_each);
+/* As the kernel's: no bpf_for_each_map_elem over maps of maps (the
+ * callback would get an inner map as a value). */
+HTAB_OPS(bpfvm__hash_of_maps_ops, fd_htab_check, NULL);
