@@ -101,6 +101,7 @@ static int legacy_map(struct bpfvm_object *obj, size_t shndx, const char *secnam
 	if (recsz >= 36) {
 		m->elf_id = u32_at(rec, 5);
 		m->inner_elf_id = u32_at(rec, 7);
+		m->elf_inner_idx = u32_at(rec, 8);
 	} else if (recsz >= 28 && (m->def.type == BPFVM_MAP_ARRAY_OF_MAPS ||
 				   m->def.type == BPFVM_MAP_HASH_OF_MAPS)) {
 		m->inner = (long)(first_in_section + u32_at(rec, 5));

@@ -398,6 +398,38 @@ static int collect_relocations(struct bpfvm_object *obj)
 	return 0;
 }
 
+static int add_init(struct bpfvm_object *obj, struct bpfvm_object_map *map, struct obj_init init)
+{
+	struct obj_init *ni = realloc(map->inits, (map->ninits + 1) * sizeof(*ni));
+	if (!ni)
+		return obj_error(obj, -ENOMEM, "out of memory");
+	map->inits = ni;
+	map->inits[map->ninits++] = init;
+	return 0;
+}
+
+/* iproute2 places a map with an id into slot inner_idx of every map-in-map
+ * whose inner_id is that id (unless inner_idx is -1); the map is also
+ * those maps' inner template. */
+static int collect_iproute2_inner_maps(struct bpfvm_object *obj)
+{
+	for (size_t i = 0; i < obj->nmaps; i++) {
+		const struct bpfvm_object_map *inner = &obj->maps[i];
+		if (!inner->elf_id || inner->inner_elf_id || inner->elf_inner_idx == UINT32_MAX)
+			continue;
+		for (size_t j = 0; j < obj->nmaps; j++) {
+			struct bpfvm_object_map *outer = &obj->maps[j];
+			if (outer->inner_elf_id != inner->elf_id ||
+			    (outer->def.type != BPFVM_MAP_ARRAY_OF_MAPS && outer->def.type != BPFVM_MAP_HASH_OF_MAPS))
+				continue;
+			int rc = add_init(obj, outer, (struct obj_init){inner->elf_inner_idx, 0, i, inner->name});
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* iproute2 puts a program of section "ID/SLOT" into slot SLOT of the
  * PROG_ARRAY whose bpf_elf_map.id is ID. */
 static int collect_iproute2_tail_calls(struct bpfvm_object *obj)
@@ -412,11 +444,9 @@ static int collect_iproute2_tail_calls(struct bpfvm_object *obj)
 			struct bpfvm_object_map *map = &obj->maps[m];
 			if (map->elf_id != id || map->def.type != BPFVM_MAP_PROG_ARRAY)
 				continue;
-			struct obj_init *ni = realloc(map->inits, (map->ninits + 1) * sizeof(*ni));
-			if (!ni)
-				return obj_error(obj, -ENOMEM, "out of memory");
-			map->inits = ni;
-			map->inits[map->ninits++] = (struct obj_init){slot, 1, i, obj->progs[i].name};
+			int rc = add_init(obj, map, (struct obj_init){slot, 1, i, obj->progs[i].name});
+			if (rc)
+				return rc;
 		}
 	}
 	return 0;
@@ -493,6 +523,8 @@ static int open_elf(struct bpfvm_object *obj, const struct bpfvm_object_opts *op
 		rc = collect_relocations(obj);
 	if (!rc)
 		rc = collect_iproute2_tail_calls(obj);
+	if (!rc)
+		rc = collect_iproute2_inner_maps(obj);
 	for (size_t i = 0; !rc && i < obj->nprogs; i++)
 		rc = obj_link_prog(obj, &obj->progs[i]);
 	return rc;

@@ -236,6 +236,17 @@ TEST(iproute2_id_slot_sections_fill_the_prog_array)
 	CHECK_EQ(bpfvm_vm_create(&vm), 0);
 	CHECK_EQ(bpfvm_object_open_file(vm, path, &opts, &obj), 0);
 	CHECK_EQ(load_and_run(obj, "entry_prog", 0), 42);
+	/* outer[1] = inner_seven, which is also outer's inner template. */
+	struct bpfvm_map *outer = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "outer"));
+	struct bpfvm_map *seven = bpfvm_object_map_handle(bpfvm_object_find_map(obj, "inner_seven"));
+	uint32_t one = 1, id = 0;
+	CHECK(outer && seven);
+	if (outer && seven) {
+		CHECK(bpfvm_map_def(outer)->inner == seven);
+		CHECK_EQ(bpfvm_map_lookup(outer, &one, &id), 0);
+		CHECK_EQ(id, bpfvm_map_id(seven));
+	}
+	CHECK_EQ(load_and_run_checked(obj, "read_outer", 0), 1);
 	bpfvm_object_close(obj);
 	bpfvm_vm_destroy(vm);
 }

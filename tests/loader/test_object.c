@@ -293,7 +293,12 @@ TEST(legacy_maps_28_byte_records_with_inner_map_idx)
 TEST(iproute2_bpf_elf_map_and_id_slot_sections)
 {
 	OPEN(obj, "iproute2");
-	CHECK_EQ(bpfvm_object_map_count(obj), 2);
+	CHECK_EQ(bpfvm_object_map_count(obj), 4);
+	struct bpfvm_object_map *outer = map_named(obj, "outer");
+	CHECK_EQ(bpfvm_object_map_init_count(outer), 1);
+	uint32_t islot = 9;
+	CHECK_STR(bpfvm_object_map_init(outer, 0, &islot), "inner_seven");
+	CHECK_EQ(islot, 1);
 	struct bpfvm_object_map *jt = map_named(obj, "jmp_table");
 	check_def(jt, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2, 0);
 	CHECK_EQ(bpfvm_object_map_init_count(jt), 1);
