@@ -541,6 +541,8 @@ int vbranch_taken(const struct vreg *r1, const struct vreg *r2, int op, bool is3
 		else if (!is32 && (r1->u32min > r2->u32max || r1->u32max < r2->u32min ||
 				   r1->s32min > r2->s32max || r1->s32max < r2->s32min))
 			eq = 0;
+		else if ((a.t.value ^ b.t.value) & ~(a.t.mask | b.t.mask))
+			eq = 0; /* a bit known in both differs (the tnums do not overlap) */
 		if (eq < 0)
 			return -1;
 		return op == BPFVM_JMP_JEQ ? eq : !eq;
