@@ -318,6 +318,24 @@ TEST(seed_tail_call_passes_a_value_through_a_percpu_array)
 	close_obj(obj);
 }
 
+TEST(seed_tail_call_passes_a_pointer_through_a_percpu_array)
+{
+	OPEN(obj, "tailcall_ptr");
+	int verified;
+	int rc = load_verified_or_checked(bpfvm_object_find_prog(obj, "saver"), &verified);
+	if (rc)
+		harness_fail(__FILE__, __LINE__, "load: %s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
+	if (!rc) {
+		uint8_t pkt[64] = {0};
+		struct bpfvm_test_run_opts t = {.data_in = pkt, .data_size_in = sizeof(pkt)};
+		rc = bpfvm_prog_test_run(bpfvm_object_prog_handle(bpfvm_object_find_prog(obj, "saver")), &t);
+		if (rc)
+			harness_fail(__FILE__, __LINE__, "run: %s", t.error);
+		CHECK_EQ(t.retval, 2); /* XDP_PASS: reader found its own context */
+	}
+	close_obj(obj);
+}
+
 TEST(seed_tail_call_through_r9_is_rejected_in_the_callee)
 {
 	OPEN(obj, "tailcall_r9");
