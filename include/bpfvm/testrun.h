@@ -7,8 +7,9 @@
  *
  *  XDP            data_in is the frame (the first ctx_in->data bytes are
  *                 metadata); 256 bytes of headroom, 320 of tailroom in a
- *                 4096-byte frame; ingress_ifindex 1 (loopback),
- *                 rx_queue_index 0 unless ctx_in says otherwise.
+ *                 4096-byte frame, what does not fit in page-sized
+ *                 fragments; ingress_ifindex 1 (loopback), rx_queue_index
+ *                 0 unless ctx_in says otherwise.
  *  SOCKET_FILTER  an sk_buff whose Ethernet header is pulled: len =
  *                 data_size_in - 14, LD_ABS offsets start at the network
  *                 header, protocol from the EtherType, pkt_type from the

@@ -67,7 +67,48 @@ static uint64_t xdp_adjust_meta(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	return 0;
 }
 
-/* bpf_xdp_adjust_tail(xdp, delta): move data_end; grown bytes are zeroed. */
+static uint8_t *frag_at(struct bpfvm_pkt *pkt, uint32_t i)
+{
+	return pkt->frags + (size_t)i * PKT_FRAME_SIZE;
+}
+
+/* Grow the last fragment into the rest of its page (zeroed). */
+static int64_t frags_grow_tail(struct bpfvm_pkt *pkt, int delta)
+{
+	uint32_t last = pkt->nr_frags - 1;
+	if ((uint32_t)delta > PKT_FRAME_SIZE - pkt->frag_size[last])
+		return -EINVAL;
+	memset(frag_at(pkt, last) + pkt->frag_size[last], 0, (size_t)delta);
+	pkt->frag_size[last] += (uint32_t)delta;
+	pkt->frags_size += (uint32_t)delta;
+	return 0;
+}
+
+/* Shrink from the end: whole fragments go, then the frame's part, keeping
+ * an Ethernet header's worth of bytes in all. */
+static int64_t frags_shrink_tail(struct bpfvm_pkt *pkt, struct bpfvm_call_ctx *cc, int64_t shrink)
+{
+	uint64_t len = (uint64_t)(pkt->data_end - pkt->data) + pkt->frags_size;
+	if (shrink > (int64_t)len - ETH_HLEN_)
+		return -EINVAL;
+	while (pkt->nr_frags && shrink > 0) {
+		uint32_t last = pkt->nr_frags - 1;
+		uint32_t cut = shrink < pkt->frag_size[last] ? (uint32_t)shrink : pkt->frag_size[last];
+		pkt->frag_size[last] -= cut;
+		pkt->frags_size -= cut;
+		shrink -= cut;
+		if (!pkt->frag_size[last])
+			pkt->nr_frags--;
+	}
+	if (!pkt->nr_frags && shrink > 0) {
+		pkt->data_end -= shrink;
+		packet_moved(pkt, cc);
+	}
+	return 0;
+}
+
+/* bpf_xdp_adjust_tail(xdp, delta): move data_end (with fragments, the end
+ * of the last one); grown bytes are zeroed. */
 static uint64_t xdp_adjust_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				struct bpfvm_call_ctx *cc)
 {
@@ -75,6 +116,9 @@ static uint64_t xdp_adjust_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	if (!pkt)
 		return ERR(EINVAL);
 	int delta = (int)r2;
+	if (pkt->nr_frags)
+		return (uint64_t)(delta < 0 ? frags_shrink_tail(pkt, cc, -(int64_t)delta)
+					    : frags_grow_tail(pkt, delta));
 	uint8_t *end = pkt->data_end + delta;
 	if (end > frame_ceiling(pkt) || end < pkt->data + ETH_HLEN_)
 		return ERR(EINVAL);
@@ -87,16 +131,31 @@ static uint64_t xdp_adjust_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 
 /* bpf_xdp_load_bytes / bpf_xdp_store_bytes(xdp, offset, buf, len): copy
  * between the packet (from data) and buf; the range must be inside it. */
-/* The packet bytes [offset, offset + len) or an error: offsets and
- * lengths beyond 16 bits are -EFAULT, ranges past the end -EINVAL. */
-static int64_t xdp_range(struct bpfvm_pkt *pkt, uint64_t offset, uint64_t len, uint8_t **out)
+/* Copy len bytes at offset of the packet (frame part, then fragments)
+ * to or from buf. Offsets and lengths beyond 16 bits are -EFAULT, ranges
+ * past the end -EINVAL. */
+static int64_t xdp_copy(struct bpfvm_pkt *pkt, uint64_t offset, uint64_t len, uint8_t *buf,
+			int to_packet)
 {
 	uint32_t off = (uint32_t)offset, n = (uint32_t)len;
+	uint32_t head = (uint32_t)(pkt->data_end - pkt->data);
 	if (off > 0xffff || n > 0xffff)
 		return -EFAULT;
-	if ((uint64_t)off + n > (uint64_t)(pkt->data_end - pkt->data))
+	if ((uint64_t)off + n > (uint64_t)head + pkt->frags_size)
 		return -EINVAL;
-	*out = pkt->data + off;
+	for (uint32_t seg = 0, start = 0; n && seg <= pkt->nr_frags; seg++) {
+		uint8_t *base = seg ? frag_at(pkt, seg - 1) : pkt->data;
+		uint32_t size = seg ? pkt->frag_size[seg - 1] : head;
+		if (off < start + size) {
+			uint32_t at = off - start, chunk = size - at < n ? size - at : n;
+			if (to_packet)
+				memmove(base + at, buf, chunk);
+			else
+				memcpy(buf, base + at, chunk);
+			buf += chunk, off += chunk, n -= chunk;
+		}
+		start += size;
+	}
 	return 0;
 }
 
@@ -104,28 +163,18 @@ static uint64_t xdp_load_bytes(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r
 			       struct bpfvm_call_ctx *cc)
 {
 	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
-	uint8_t *src;
 	if (!pkt)
 		return ERR(EINVAL);
-	int64_t rc = xdp_range(pkt, r2, r4, &src);
-	if (rc)
-		return (uint64_t)rc;
-	memcpy((void *)(uintptr_t)r3, src, (uint32_t)r4);
-	return 0;
+	return (uint64_t)xdp_copy(pkt, r2, r4, (uint8_t *)(uintptr_t)r3, 0);
 }
 
 static uint64_t xdp_store_bytes(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				struct bpfvm_call_ctx *cc)
 {
 	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
-	uint8_t *dst;
 	if (!pkt)
 		return ERR(EINVAL);
-	int64_t rc = xdp_range(pkt, r2, r4, &dst);
-	if (rc)
-		return (uint64_t)rc;
-	memmove(dst, (const void *)(uintptr_t)r3, (uint32_t)r4);
-	return 0;
+	return (uint64_t)xdp_copy(pkt, r2, r4, (uint8_t *)(uintptr_t)r3, 1);
 }
 
 /* bpf_xdp_get_buff_len(xdp): the packet's length (no fragments here). */
@@ -133,7 +182,7 @@ static uint64_t xdp_get_buff_len(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t
 				 struct bpfvm_call_ctx *cc)
 {
 	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
-	return pkt ? (uint64_t)(pkt->data_end - pkt->data) : 0;
+	return pkt ? (uint64_t)(pkt->data_end - pkt->data) + pkt->frags_size : 0;
 }
 
 static struct bpfvm_helper changes(struct bpfvm_helper h)

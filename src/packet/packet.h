@@ -25,6 +25,7 @@
 #define PKT_XDP_MAX_LINEAR (PKT_FRAME_SIZE - PKT_XDP_HEADROOM - PKT_SHINFO_SIZE)
 #define PKT_SKB_MAX_LINEAR (PKT_FRAME_SIZE - PKT_SKB_HEADROOM - PKT_SHINFO_SIZE)
 #define PKT_XDP_MAX_META (PKT_XDP_HEADROOM - PKT_XDP_FRAME_HDR)
+#define PKT_MAX_FRAGS 17       /* MAX_SKB_FRAGS: XDP fragments of one page each */
 
 #define ETH_HLEN_ 14
 #define ETH_ALEN_ 6
@@ -66,6 +67,13 @@ struct bpfvm_pkt {
 	uint32_t ingress_ifindex; /* XDP: rxq->dev->ifindex */
 	uint32_t rx_queue_index;
 	uint32_t ifindex;   /* skb->dev->ifindex */
+	/* XDP multi-buffer: what does not fit the frame (or lies past
+	 * ctx_in->data_end) is in fragments of up to a page, fragment i at
+	 * frags + i * PKT_FRAME_SIZE; programs reach them only by helpers. */
+	uint8_t *frags;     /* PKT_MAX_FRAGS pages, malloc'ed on first use */
+	uint32_t frag_size[PKT_MAX_FRAGS];
+	uint32_t nr_frags;
+	uint32_t frags_size;/* sum of frag_size */
 };
 
 /* ---- frames (src/packet/frame.c) --------------------------------------- */

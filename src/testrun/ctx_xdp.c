@@ -1,8 +1,10 @@
 /* XDP test runs, as the kernel's bpf_prog_test_run_xdp builds them: a
  * 4096-byte frame, XDP_PACKET_HEADROOM in front of the packet, metadata
- * (the first ctx_in->data bytes of data_in) just before it, the loopback
- * device's receive queue 0 unless ctx_in names a device. */
+ * (the first ctx_in->data bytes of data_in) just before it, what does not
+ * fit (or lies past ctx_in->data_end) in page-sized fragments, the
+ * loopback device's receive queue 0 unless ctx_in names a device. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testrun/testrun.h"
@@ -23,10 +25,32 @@ static int check_ctx(const struct xdp_md *md, uint32_t size, struct bpfvm_test_r
 				       "of 4 up to %d", md->data, PKT_XDP_MAX_META);
 	if (!md->ingress_ifindex && md->rx_queue_index)
 		return bpfvm__tr_error(opts, -EINVAL, "ctx_in: rx_queue_index needs an ingress_ifindex");
-	if (md->data_end != size)
-		return bpfvm__tr_error(opts, -EINVAL, "ctx_in: data_end %u below data_size_in %u puts "
-				       "the rest in fragments; multi-buffer XDP is not supported",
-				       md->data_end, size);
+	return 0;
+}
+
+/* Put data_in[from, size) into page-sized fragments, as the kernel does
+ * with what does not fit the frame or lies past ctx_in->data_end. */
+static int fill_frags(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts, uint32_t from)
+{
+	struct bpfvm_pkt *pkt = &r->pkt;
+	uint32_t size = opts->data_size_in;
+	pkt->nr_frags = 0;
+	pkt->frags_size = 0;
+	if (from >= size)
+		return 0;
+	if (size - from > (uint32_t)PKT_MAX_FRAGS * PKT_FRAME_SIZE)
+		return bpfvm__tr_error(opts, -ENOMEM, "data_in: %u bytes past the frame need more than "
+				       "%d fragments", size - from, PKT_MAX_FRAGS);
+	if (!pkt->frags && !(pkt->frags = malloc((size_t)PKT_MAX_FRAGS * PKT_FRAME_SIZE)))
+		return bpfvm__tr_error(opts, -ENOMEM, "out of memory for fragments");
+	const uint8_t *in = opts->data_in;
+	while (from < size) {
+		uint32_t n = size - from < PKT_FRAME_SIZE ? size - from : PKT_FRAME_SIZE;
+		memcpy(pkt->frags + (size_t)pkt->nr_frags * PKT_FRAME_SIZE, in + from, n);
+		pkt->frag_size[pkt->nr_frags++] = n;
+		pkt->frags_size += n;
+		from += n;
+	}
 	return 0;
 }
 
@@ -43,18 +67,21 @@ static int xdp_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *
 	if (size < metalen + ETH_HLEN_)
 		return bpfvm__tr_error(opts, -EINVAL, "data_in: %u bytes, an XDP packet needs at least "
 				       "an Ethernet header (%d)", size - metalen, ETH_HLEN_);
-	if (size - metalen > PKT_XDP_MAX_LINEAR)
-		return bpfvm__tr_error(opts, -EINVAL, "data_in: %u bytes do not fit in one %d-byte "
-				       "frame (at most %d); multi-buffer XDP is not supported",
-				       size - metalen, PKT_FRAME_SIZE, PKT_XDP_MAX_LINEAR);
+	/* The frame holds the metadata and up to PKT_XDP_MAX_LINEAR bytes (or
+	 * up to ctx_in->data_end); the rest goes to fragments. */
+	uint32_t linear = opts->ctx_in ? md->data_end : size;
+	if (linear > metalen + PKT_XDP_MAX_LINEAR)
+		linear = metalen + PKT_XDP_MAX_LINEAR;
 	uint8_t *frame = bpfvm__tr_frame(r, opts, PKT_XDP_HEADROOM);
 	if (!frame)
 		return -ENOMEM;
+	if ((rc = fill_frags(r, opts, linear)))
+		return rc;
 	struct bpfvm_pkt *pkt = &r->pkt;
 	pkt->data_meta = frame + PKT_XDP_HEADROOM - metalen;
-	memcpy(pkt->data_meta, opts->data_in, size);
+	memcpy(pkt->data_meta, opts->data_in, linear);
 	pkt->data = frame + PKT_XDP_HEADROOM;
-	pkt->data_end = pkt->data_meta + size;
+	pkt->data_end = pkt->data_meta + linear;
 	pkt->ingress_ifindex = md->ingress_ifindex ? md->ingress_ifindex : LOOPBACK_IFINDEX;
 	pkt->rx_queue_index = md->rx_queue_index;
 	memset(&pkt->view.xdp, 0, sizeof(pkt->view.xdp));
@@ -65,18 +92,54 @@ static int xdp_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *
 	r->run.ctx = &pkt->view.xdp;
 	r->run.ctx_size = sizeof(struct xdp_md);
 	r->run.pkt_ctx = pkt;
-	r->run.regions[0] = (struct bpfvm_region){pkt->data_meta, size, 1};
+	r->run.regions[0] = (struct bpfvm_region){pkt->data_meta, linear, 1};
 	r->run.nregions = 1;
 	bpfvm__pkt_sync_run(pkt, &r->run, NULL);
 	return 0;
 }
 
-/* data_out is the metadata and the packet; ctx_out gives their offsets
- * from the start of data_out (xdp_convert_buff_to_md). */
+/* data_out with fragments: the frame's part, then each fragment. When
+ * data_out is too small the kernel (bpf_test_finish) keeps room for all
+ * the fragments by cutting the frame's part, and if even the fragments do
+ * not fit it reports nothing: no size, no retval. */
+static int finish_with_frags(struct bpfvm_pkt *pkt, struct bpfvm_test_run_opts *opts)
+{
+	size_t head = (size_t)(pkt->data_end - pkt->data_meta), total = head + pkt->frags_size;
+	size_t cap = opts->data_out ? opts->data_size_out : total;
+	int rc = 0;
+	if (cap < total) {
+		rc = bpfvm__tr_error(opts, -ENOSPC, "data_out: %zu bytes, the output has %zu", cap, total);
+		if (cap < pkt->frags_size) {
+			opts->retval = 0;
+			opts->retval64 = 0;
+			opts->duration = 0;
+			return rc;
+		}
+		head = cap - pkt->frags_size;
+	}
+	opts->data_size_out = (uint32_t)total;
+	if (!opts->data_out)
+		return 0;
+	uint8_t *out = opts->data_out;
+	memcpy(out, pkt->data_meta, head);
+	size_t at = head;
+	for (uint32_t i = 0; i < pkt->nr_frags && at < cap; i++) {
+		size_t n = cap - at < pkt->frag_size[i] ? cap - at : pkt->frag_size[i];
+		memcpy(out + at, pkt->frags + (size_t)i * PKT_FRAME_SIZE, n);
+		at += n;
+	}
+	return rc;
+}
+
+/* data_out is the metadata, the packet and its fragments; ctx_out gives
+ * the offsets of data and data_end from the start of data_out
+ * (xdp_convert_buff_to_md). */
 static int xdp_finish(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts)
 {
 	struct bpfvm_pkt *pkt = &r->pkt;
-	int rc = bpfvm__tr_data_finish(opts, pkt->data_meta, (size_t)(pkt->data_end - pkt->data_meta));
+	int rc = pkt->nr_frags ? finish_with_frags(pkt, opts)
+			       : bpfvm__tr_data_finish(opts, pkt->data_meta,
+						       (size_t)(pkt->data_end - pkt->data_meta));
 	if (rc || !r->have_ctx)
 		return rc;
 	r->ctx.xdp.data = (uint32_t)(pkt->data - pkt->data_meta);

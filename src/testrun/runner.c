@@ -136,6 +136,7 @@ void bpfvm_test_runner_destroy(struct bpfvm_test_runner *r)
 	if (!r)
 		return;
 	bpfvm__pkt_frame_free(r->pkt.frame);
+	free(r->pkt.frags);
 	free(r->mem);
 	free(r);
 }

@@ -521,3 +521,61 @@ TEST(random_tc_helper_sequences_match_the_kernel)
 		CHECK_EQ(res.rc, 0);
 	}
 }
+
+/* Multi-buffer XDP: frames past 3520 bytes (or ctx_in data_end) carry
+ * fragments; adjust_tail grows and shrinks them, get_buff_len counts them,
+ * load/store bytes cross into them. All against the kernel. */
+TEST(random_xdp_fragment_sequences_match_the_kernel)
+{
+	static const int tails[] = {-5000, -600, -577, -100, -20, -1, 1, 20, 500, 576, 577, 4000};
+	static const int offs[] = {0, 10, 3500, 3516, 3519, 3520, 3521, 3600, 3700, 3900, 4095, 7000};
+	static uint8_t big[8192];
+	uint32_t seed = 777;
+	for (int round = 0; round < 60; round++) {
+		struct bpfvm_insn p[96];
+		size_t n = 0;
+		p[n++] = MOV64_REG(6, 1);
+		p[n++] = MOV64_IMM(7, 0);
+		p[n++] = ST_W(10, -8, (int32_t)next_rand(&seed));
+		p[n++] = ST_W(10, -4, (int32_t)next_rand(&seed));
+		for (int step = 0; step < 6; step++) {
+			uint32_t r = next_rand(&seed);
+			p[n++] = MOV64_REG(1, 6);
+			switch (r % 4) {
+			case 0:
+				p[n++] = MOV64_IMM(2, tails[(r >> 4) % NINSNS(tails)]);
+				p[n++] = CALL(BPF_FUNC_xdp_adjust_tail);
+				break;
+			case 1:
+				p[n++] = CALL(BPF_FUNC_xdp_get_buff_len);
+				break;
+			case 2:
+			case 3:
+				p[n++] = MOV64_IMM(2, offs[(r >> 4) % NINSNS(offs)] + (int32_t)((r >> 12) % 3));
+				p[n++] = MOV64_REG(3, 10);
+				p[n++] = ADD64_IMM(3, -8);
+				p[n++] = MOV64_IMM(4, 1 + (int32_t)((r >> 16) % 8));
+				p[n++] = CALL(r % 4 == 2 ? BPF_FUNC_xdp_load_bytes : BPF_FUNC_xdp_store_bytes);
+				break;
+			}
+			p[n++] = I(BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 7);
+			p[n++] = ADD64_REG(7, 0);
+		}
+		p[n++] = LDX_W(2, 10, -8);
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = MOV64_REG(0, 7);
+		p[n++] = EXIT();
+		uint32_t len = 3400 + next_rand(&seed) % 700;
+		for (uint32_t i = 0; i < len; i++)
+			big[i] = (uint8_t)(i * 31 + round);
+		struct bpfvm_test_run_opts o = {.data_in = big, .data_size_in = len, .data_out = (void *)1};
+		struct xdp_md md = {.data = 4, .data_end = 2000 + next_rand(&seed) % 1000};
+		if (round % 3 == 0) {
+			o.ctx_in = &md;
+			o.ctx_size_in = sizeof(md);
+			o.ctx_out = (void *)1;
+		}
+		tr_check_same(__FILE__, __LINE__, BPFVM_PROG_XDP, p, n, &o, &res);
+		CHECK(res.rc == 0 || res.rc == -ENOSPC);
+	}
+}

@@ -121,6 +121,66 @@ TEST(xdp_packet_sizes_from_14_bytes_to_one_frame)
 	CHECK_EQ(res.retval, 3520);
 }
 
+TEST(xdp_bytes_past_the_frame_go_to_fragments)
+{
+	static uint8_t big[20000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 13 + i / 256);
+	tr_udp4(big, 60, tr_mac_other);
+	/* r0 = xdp_get_buff_len() << 16 | (data_end - data) */
+	const struct bpfvm_insn p[] = {
+		LDX_W(2, 1, 0), LDX_W(7, 1, 4), SUB64_REG(7, 2), CALL(BPF_FUNC_xdp_get_buff_len),
+		I(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 16), ADD64_REG(0, 7), EXIT(),
+	};
+	const uint32_t sizes[] = {3521, 5000, 7617, 20000};
+	for (size_t i = 0; i < NINSNS(sizes); i++) {
+		struct bpfvm_test_run_opts o = {.data_in = big, .data_size_in = sizes[i],
+						.data_out = (void *)1};
+		CHECK_SAME(BPFVM_PROG_XDP, p, &o, &res);
+		/* data_out holds 4096 bytes: 5000 is cut (the frame's part
+		 * gives way to the fragments); when not even the fragments
+		 * fit, the kernel reports no size and no retval. */
+		if (sizes[i] <= 4096) {
+			CHECK_EQ(res.rc, 0);
+			CHECK(memcmp(res.data_out, big, sizes[i]) == 0);
+		} else {
+			CHECK_EQ(res.rc, -ENOSPC);
+		}
+		if (sizes[i] - 3520 <= 4096) {
+			CHECK_EQ(res.retval, sizes[i] << 16 | 3520);
+			CHECK_EQ(res.data_size_out, sizes[i]);
+		} else {
+			CHECK_EQ(res.retval, 0);
+		}
+	}
+	/* with room for everything */
+	static uint8_t out[20000];
+	struct bpfvm_vm *vm;
+	struct bpfvm_prog *prog;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_prog_opts po = {.type = BPFVM_PROG_XDP, .safety = BPFVM_SAFETY_CHECKED};
+	CHECK_EQ(bpfvm_prog_load(vm, p, NINSNS(p), &po, &prog), 0);
+	struct bpfvm_test_run_opts all = {.data_in = big, .data_size_in = 20000, .data_out = out,
+					  .data_size_out = sizeof(out)};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &all), 0);
+	CHECK_EQ(all.retval, 20000u << 16 | 3520);
+	CHECK(memcmp(out, big, sizeof(out)) == 0);
+	all.data_size_in = 3520 + 17 * 4096 + 1; /* more than 17 fragments */
+	static uint8_t huge[3520 + 17 * 4096 + 1];
+	all.data_in = huge;
+	CHECK_EQ(bpfvm_prog_test_run(prog, &all), -ENOMEM);
+	bpfvm_vm_destroy(vm);
+	/* ctx_in data_end below the size: the rest is in fragments */
+	struct xdp_md md = {.data = 8, .data_end = 40};
+	struct bpfvm_test_run_opts o = {.data_in = big, .data_size_in = 100, .data_out = (void *)1,
+					.ctx_in = &md, .ctx_size_in = sizeof(md), .ctx_out = (void *)1};
+	CHECK_SAME(BPFVM_PROG_XDP, p, &o, &res);
+	CHECK_EQ(res.retval, 92u << 16 | 32);
+	CHECK_EQ(res.data_size_out, 100);
+	CHECK(memcmp(res.data_out, big, 100) == 0);
+	CHECK_EQ(((struct xdp_md *)res.ctx_out)->data_end, 40);
+}
+
 /* r0 = bpf_xdp_adjust_*(ctx, delta) */
 static void adjust(int helper, int delta, size_t len, struct tr_result *r)
 {
