@@ -79,6 +79,10 @@ if [ $rc = 0 ] && grep -Eq 'XDP_DROP +1000' <<<"$out" && grep -Eq 'XDP_PASS +100
 else
 	t_fail "pcap: counts per XDP verdict and packets per second" "$out"
 fi
+t_expect "pcap then --dump-maps: 3000 Ethernet frames counted" 0 "key: 00 00 00 00  value: b8 0b 00 00" -- \
+	"$BPFVM" run "$OBJ" --prog xdp_parse --pcap "$T_TMP/in.pcap" --dump-maps
+t_expect "--data-out - prints the packet in hex" 0 "0000  02 00 00 00 00 01" -- \
+	"$BPFVM" run "$OBJ" --prog xdp_parse --data-file "$T_TMP/udp.bin" --data-out -
 n=$(count_pcap "$T_TMP/out.pcap")
 if [ "$n" = 2000 ]; then t_ok "pcap --out keeps PASS and TX packets"; else t_fail "pcap --out keeps PASS and TX packets" "$n packets"; fi
 

@@ -27,6 +27,7 @@ struct tr_cfg {
 	const char *data_file, *data_hex, *data_out, *ctx_in, *ctx_out;
 	const char *pcap_in, *pcap_out;
 	unsigned long repeat;
+	int dump_maps, json;          /* --dump-maps, --json (maps_cli.c) */
 	enum bpfvm_engine engine;
 	enum bpfvm_safety safety;
 };
@@ -60,7 +61,7 @@ void cli_testrun_help(FILE *out)
 		"                     socket_filter, kprobe, tracepoint, raw_tracepoint, raw\n"
 		"  --data-file PKT    the packet (data_in); prints retval and the verdict\n"
 		"  --data-hex HEX     the packet as hex bytes\n"
-		"  --data-out F       write data_out (the packet after the run) to F\n"
+		"  --data-out F       write data_out (the packet after the run) to F; - prints hex\n"
 		"  --ctx-in F         the context (struct xdp_md, __sk_buff, pt_regs, args)\n"
 		"  --ctx-out F        write ctx_out to F\n"
 		"  --repeat N         run N times on the same context; prints the average time\n"
@@ -69,7 +70,8 @@ void cli_testrun_help(FILE *out)
 		"                     kept for socket filters) and packets per second\n"
 		"  --out OUT          with --pcap: write the packets the program lets through\n"
 		"                     (XDP PASS/TX/REDIRECT, tc other than SHOT, socket filter:\n"
-		"                     cut to the bytes kept) as they are after the run\n");
+		"                     cut to the bytes kept) as they are after the run\n"
+		"  --dump-maps, --json  also here: the maps after the run(s)\n");
 }
 
 /* ---- options ------------------------------------------------------------------ */
@@ -134,7 +136,8 @@ static int apply_option(struct tr_cfg *c, const char *name, const char *value)
 
 static int takes_value(const char *name)
 {
-	return strcmp(name, "--interp") && strcmp(name, "--jit") && strcmp(name, "--no-verify");
+	return strcmp(name, "--interp") && strcmp(name, "--jit") && strcmp(name, "--no-verify") &&
+	       strcmp(name, "--dump-maps") && strcmp(name, "--json");
 }
 
 static int parse(int argc, char **argv, struct tr_cfg *c)
@@ -158,6 +161,11 @@ static int parse(int argc, char **argv, struct tr_cfg *c)
 		}
 		if (!strcmp(name, "--no-verify")) {
 			c->safety = BPFVM_SAFETY_CHECKED;
+			continue;
+		}
+		if (!strcmp(name, "--dump-maps") || !strcmp(name, "--json")) {
+			c->dump_maps = 1;
+			c->json |= name[2] == 'j';
 			continue;
 		}
 		const char *value = eq ? eq + 1 : NULL;
@@ -273,6 +281,17 @@ static int write_file(const char *path, const void *data, size_t len)
 	return CLI_OK;
 }
 
+/* "0000  45 00 00 54 ..." lines of 16 bytes, for --data-out -. */
+static void hex_dump(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16) {
+		printf("%04zx ", i);
+		for (size_t j = i; j < i + 16 && j < n; j++)
+			printf(" %02x", p[j]);
+		putchar('\n');
+	}
+}
+
 static int read_input(const char *file, const char *hex, uint8_t **data, size_t *len)
 {
 	char err[512];
@@ -319,7 +338,10 @@ static int run_once(struct tr_cfg *c, struct bpfvm_prog *prog)
 			printf("duration = %" PRIu32 " ns (average of %lu runs)\n", o.duration, c->repeat);
 		if (c->data_out) {
 			printf("data_out = %" PRIu32 " bytes\n", o.data_size_out);
-			rc = write_file(c->data_out, data_out, o.data_size_out);
+			if (!strcmp(c->data_out, "-"))
+				hex_dump(data_out, o.data_size_out);
+			else
+				rc = write_file(c->data_out, data_out, o.data_size_out);
 		}
 		if (!rc && c->ctx_out)
 			rc = write_file(c->ctx_out, ctx_out, o.ctx_size_out);
@@ -555,6 +577,8 @@ int cli_testrun_main(int argc, char **argv)
 	rc = load(&c, &l);
 	if (!rc)
 		rc = c.pcap_in ? run_pcap(&c, l.prog) : run_once(&c, l.prog);
+	if (!rc && c.dump_maps)
+		cli_dump_maps(l.vm, stdout, c.json);
 	unload(&l);
 	return rc;
 }
