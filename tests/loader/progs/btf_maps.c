@@ -63,7 +63,7 @@ SEC("tc") int entry_prog(struct __sk_buff *ctx)
 }
 
 /* Reads inner_b through outer[2]. */
-SEC("inner") int read_inner(void *ctx)
+SEC("tc") int read_inner(struct __sk_buff *ctx)
 {
 	__u32 key = 2, zero = 0;
 	void *inner = bpf_map_lookup_elem(&outer, &key);
