@@ -56,6 +56,8 @@ static void init_buffer(const char *name, u8 *buf)
 		for (u32 i = 0; i < 256; i++) {
 			u32 v = i * 4099 + (i % 3);
 			memcpy(buf + i * 4, &v, 4);
+			u32 key = rnd(&seed) % (256 * 4099);
+			memcpy(buf + 1024 + i * 4, &key, 4);
 		}
 	} else if (!strcmp(name, "parse")) {
 		for (int k = 0; k < 16; k++) {

@@ -17,11 +17,15 @@ typedef unsigned char u8;
 
 #define BUF_SIZE 2048
 #define WORK_INLINE static inline __attribute__((always_inline))
+/* Hide a value from the optimizer (an empty asm that "changes" it). */
+#define OPAQUE(x) __asm__("" : "+r"(x))
 
 /* 1 if a < b (unsigned 32-bit), without a branch. */
 WORK_INLINE u32 below(u32 a, u32 b)
 {
-	return (u32)(((u64)a - (u64)b) >> 63);
+	u64 delta = (u64)a - (u64)b;
+	OPAQUE(delta); /* keep clang from turning it back into a compare and branch */
+	return (u32)(delta >> 63);
 }
 
 /* Bounded-loop sum: 4 passes over 256 words. */
@@ -41,8 +45,8 @@ WORK_INLINE u64 w_memcpy(u8 *buf)
 	for (u32 i = 0; i < 128; i++)
 		*(u64 *)(buf + 1024 + ((i * 8) & 1016)) = *(u64 *)(buf + ((i * 8) & 1016)) ^ (i == 100);
 	u64 diff = 0;
-	for (u32 i = 0; i < 1024; i++)
-		diff += buf[i & 1023] != buf[1024 + (i & 1023)];
+	for (u32 i = 0; i < 1024; i++) /* != without a branch: (x ^ y) + 255 >> 8 */
+		diff += ((u32)(buf[i & 1023] ^ buf[1024 + (i & 1023)]) + 255) >> 8;
 	u32 first = 1024;
 	for (u32 i = 0; i < 1024; i++)
 		if (buf[i & 1023] != buf[1024 + (i & 1023)]) {
@@ -101,7 +105,9 @@ WORK_INLINE u64 w_log2(u8 *buf)
 	return s;
 }
 
-/* Sieve of Eratosthenes below 1024 in the second half of the buffer. */
+/* Sieve of Eratosthenes below 1024 in the second half of the buffer; a
+ * composite i starts its (empty) marking loop past the end instead of
+ * branching around it. */
 WORK_INLINE u64 w_sieve(u8 *buf)
 {
 	u8 *s = buf + 1024;
@@ -109,10 +115,10 @@ WORK_INLINE u64 w_sieve(u8 *buf)
 		*(u64 *)(s + (i & 1016)) = 0;
 	u64 count = 0;
 	for (u32 i = 2; i < 1024; i++) {
-		if (s[i & 1023])
-			continue;
-		count++;
-		for (u32 j = i * i; j < 1024; j += i)
+		u32 composite = s[i & 1023];
+		OPAQUE(composite);
+		count += 1 - composite;
+		for (u32 j = i * i + (composite << 10); j < 1024; j += i)
 			s[j & 1023] = 1;
 	}
 	return count;
@@ -194,7 +200,7 @@ WORK_INLINE u64 w_switch(u8 *buf)
 	return acc;
 }
 
-/* FNV-1a over 1 KiB and a bitwise CRC32 over 256 bytes. */
+/* FNV-1a (32-bit) over 1 KiB and FNV-1a (64-bit) over 1 KiB, mixed. */
 WORK_INLINE u64 w_hash(u8 *buf)
 {
 	u32 h = 2166136261u;
@@ -202,28 +208,31 @@ WORK_INLINE u64 w_hash(u8 *buf)
 		h ^= buf[i & 1023];
 		h *= 16777619u;
 	}
-	u32 crc = 0xffffffffu;
-	for (u32 i = 0; i < 256; i++) {
-		crc ^= buf[i & 1023];
-		for (u32 k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+	u64 h64 = 14695981039346656037ULL;
+	for (u32 i = 0; i < 1024; i++) {
+		h64 ^= buf[1023 - (i & 1023)];
+		h64 *= 1099511628211ULL;
 	}
-	return (u64)h << 32 | (u32)~crc;
+	return h64 ^ ((u64)h << 29);
 }
 
-/* 128 binary searches in a sorted array of 256 words (branch-free steps). */
+/* 128 binary searches in a sorted array of 256 words; the keys are the
+ * words of the second KiB. Steps are branch-free (a mask from the sign of
+ * the difference), as BPF has no conditional move. */
 WORK_INLINE u64 w_bsearch(u8 *buf)
 {
 	u64 found = 0;
 	for (u32 q = 0; q < 128; q++) {
-		u32 key = (q * 2654435761u) >> 12;
+		u32 key = *(u32 *)(buf + 1024 + ((q * 4) & 1020));
 		u32 lo = 0, hi = 256;
 		for (u32 step = 0; step < 9; step++) {
 			u32 mid = (lo + hi) >> 1;
 			u32 v = *(u32 *)(buf + ((mid * 4) & 1020));
-			u32 lt = below(v, key);
-			lo += lt * (mid + 1 - lo);
-			hi -= (1 - lt) * (hi - mid);
+			u64 delta = (u64)v - (u64)key;
+			OPAQUE(delta); /* keep clang from turning the mask back into a branch */
+			u32 m = (u32)((long long)delta >> 63); /* ~0 if v < key */
+			lo += (mid + 1 - lo) & m;
+			hi -= (hi - mid) & ~m;
 		}
 		found += lo;
 	}

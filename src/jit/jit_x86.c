@@ -69,6 +69,7 @@ struct jit_ctx {
 	int blind;
 	int bmi2;
 	uint64_t rng;
+	const uint8_t *is_target; /* slots that jumps, calls or callbacks enter */
 	size_t pc;
 	size_t insn_start;   /* out.len where the current instruction began */
 	int in_body;
@@ -253,6 +254,43 @@ static int log2_u32(uint32_t v)
 	return r;
 }
 
+/* Unsigned dst /= d or dst %= d for a constant d >= 3 that is not a power
+ * of two, by multiplication (Granlund-Montgomery, Hacker's Delight 10-8):
+ * with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
+ * t = mulhi(m, x), q = (t + ((x - t) >> 1)) >> (l - 1). A 32-bit x is
+ * zero-extended first, so one sequence serves both widths. rax and rdx
+ * are kept in r10/r9 around mul. */
+static void emit_udiv_by_const(struct jit_ctx *c, int is_mod, int w, int dst, uint32_t d)
+{
+	struct x86_buf *b = &c->out;
+	int l = 64 - __builtin_clzll((uint64_t)d - 1);
+	uint64_t m = (uint64_t)((((unsigned __int128)1 << 64) * ((1ULL << l) - d)) / d) + 1;
+	emit_mov_rr(b, w, X86_R11, dst);
+	if (dst != X86_RAX)
+		emit_mov_rr(b, 1, X86_R10, X86_RAX);
+	if (dst != X86_RDX)
+		emit_mov_rr(b, 1, X86_R9, X86_RDX);
+	emit_mov_imm64(b, X86_RAX, m, 0);
+	emit_mul_r(b, X86_R11);
+	emit_mov_rr(b, 1, X86_RAX, X86_R11);
+	emit_alu_rr(b, X86_SUB, 1, X86_RAX, X86_RDX);
+	emit_shift_ri(b, X86_SH_SHR, 1, X86_RAX, 1);
+	emit_alu_rr(b, X86_ADD, 1, X86_RAX, X86_RDX);
+	if (l > 1)
+		emit_shift_ri(b, X86_SH_SHR, 1, X86_RAX, (uint8_t)(l - 1));
+	if (is_mod) {
+		emit_imul_rri(b, 1, X86_RAX, X86_RAX, (int32_t)d);
+		emit_alu_rr(b, X86_SUB, 1, X86_R11, X86_RAX);
+		emit_mov_rr(b, w, dst, X86_R11);
+	} else if (dst != X86_RAX) {
+		emit_mov_rr(b, w, dst, X86_RAX);
+	}
+	if (dst != X86_RAX)
+		emit_mov_rr(b, 1, X86_RAX, X86_R10);
+	if (dst != X86_RDX)
+		emit_mov_rr(b, 1, X86_RDX, X86_R9);
+}
+
 /* dst /= src, dst %= src (signed or not) with the ISA's rules: x / 0 = 0,
  * x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0; 32-bit forms
  * zero-extend. rax and rdx are kept in r10/r9 around div, not on the stack. */
@@ -286,6 +324,10 @@ static void emit_div_mod(struct jit_ctx *c, int op, int w, int dst, int src_reg,
 			} else {
 				emit_shift_ri(b, X86_SH_SHR, w, dst, (uint8_t)log2_u32((uint32_t)imm));
 			}
+			return;
+		}
+		if (!is_signed && imm > 2 && !c->blind) {
+			emit_udiv_by_const(c, is_mod, w, dst, (uint32_t)imm);
 			return;
 		}
 		if (c->blind)
@@ -781,6 +823,46 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	}
 }
 
+/* Pairs of instructions clang emits together that x86 does in one, when
+ * nothing jumps between them: `r <<= 32; r >>= 32` (zero extension of
+ * cpu v1/v2 code) -> mov r32, r32; `r <<= 32; r s>>= 32` -> movsxd;
+ * `r = a; r += b|imm` -> lea. Returns 1 if the pair at pc was emitted. */
+static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	if (c->pc + 1 >= c->n || c->is_target[c->pc + 1] || d->slots != 1)
+		return 0;
+	const struct bpfvm_decoded *e = d + 1;
+	struct x86_buf *b = &c->out;
+	int dst = bpf_to_x86[d->dst];
+	if (d->opid == BPFVM_OP_LSH64_IMM && d->imm == 32 && e->dst == d->dst && e->imm == 32) {
+		if (e->opid == BPFVM_OP_RSH64_IMM) {
+			emit_mov_rr(b, 0, dst, dst);
+			return 1;
+		}
+		if (e->opid == BPFVM_OP_ARSH64_IMM) {
+			emit_movsx_rr(b, 1, 32, dst, dst);
+			return 1;
+		}
+		return 0;
+	}
+	if (e->dst != d->dst || d->src == d->dst || c->blind)
+		return 0;
+	int src = bpf_to_x86[d->src];
+	if (d->opid == BPFVM_OP_MOV64_REG && e->opid == BPFVM_OP_ADD64_IMM) {
+		emit_lea(b, dst, src, e->imm);
+		return 1;
+	}
+	if (d->opid == BPFVM_OP_MOV32_REG && e->opid == BPFVM_OP_ADD32_IMM) {
+		emit_lea32(b, dst, src, e->imm);
+		return 1;
+	}
+	if (d->opid == BPFVM_OP_MOV64_REG && e->opid == BPFVM_OP_ADD64_REG && e->src != e->dst) {
+		emit_lea_bi(b, 1, dst, src, bpf_to_x86[e->src]);
+		return 1;
+	}
+	return 0;
+}
+
 static void emit_insn(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
 	switch (d->info->kind) {
@@ -969,6 +1051,10 @@ static void emit_pass(struct jit_ctx *c)
 		c->insn_start = c->out.len;
 		c->cur[pc] = (uint32_t)c->out.len;
 		const struct bpfvm_decoded *d = &c->insns[pc];
+		if (emit_fused_pair(c, d)) {
+			c->cur[++pc] = (uint32_t)c->out.len; /* the second one is in the first */
+			continue;
+		}
 		emit_insn(c, d);
 		if (d->slots == 2) {
 			c->cur[++pc] = (uint32_t)c->out.len;
@@ -1045,6 +1131,29 @@ static int decode_all(struct bpfvm_prog *prog, struct bpfvm_jit_code *jit,
 	return 0;
 }
 
+/* Slots control can reach other than from the previous one: jump and call
+ * targets, functions named by LD_IMM64 (callbacks). */
+static uint8_t *mark_targets(const struct bpfvm_prog *prog, const struct bpfvm_decoded *insns)
+{
+	uint8_t *t = calloc(prog->n + 1, 1);
+	if (!t)
+		return NULL;
+	for (size_t pc = 0; pc < prog->n; pc++) {
+		const struct bpfvm_decoded *d = &insns[pc];
+		if (!d->slots)
+			continue;
+		const struct bpfvm_opinfo *info = d->info;
+		int64_t target = -1;
+		if (info->kind == BPFVM_KIND_LDDW && info->op == BPFVM_LDDW_FUNC)
+			target = (int64_t)prog->lddw_value[pc];
+		else if (info->flags & (BPFVM_F_JUMP_OFF | BPFVM_F_JUMP_IMM))
+			target = bpfvm_isa_jump_target(info, &prog->insns[pc], pc);
+		if (target >= 0 && target <= (int64_t)prog->n)
+			t[target] = 1;
+	}
+	return t;
+}
+
 static int install_image(struct bpfvm_jit_code *jit, const struct x86_buf *out, char *err, size_t errlen)
 {
 	size_t page = 4096;
@@ -1079,6 +1188,7 @@ int bpfvm__jit_prepare(struct bpfvm_prog *prog, char *err, size_t errlen)
 	}
 	struct bpfvm_jit_code *jit = calloc(1, sizeof(*jit));
 	struct bpfvm_decoded *insns = calloc(prog->n, sizeof(*insns));
+	uint8_t *is_target = NULL;
 	c.prev = calloc(prog->n + 1, sizeof(uint32_t));
 	c.cur = calloc(prog->n + 1, sizeof(uint32_t));
 	if (!jit || !insns || !c.prev || !c.cur) {
@@ -1088,6 +1198,13 @@ int bpfvm__jit_prepare(struct bpfvm_prog *prog, char *err, size_t errlen)
 	rc = decode_all(prog, jit, insns, err, errlen);
 	if (rc)
 		goto out;
+	is_target = mark_targets(prog, insns);
+	if (!is_target) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	c.is_target = is_target;
 	c.prog = prog;
 	c.insns = insns;
 	c.n = prog->n;
@@ -1137,6 +1254,7 @@ out:
 		free(jit->map_values);
 	free(jit);
 	free(insns);
+	free(is_target);
 	free(c.prev);
 	free(c.cur);
 	free(c.out.p);

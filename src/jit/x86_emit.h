@@ -373,6 +373,32 @@ static inline void emit_lea(struct x86_buf *b, int dst, int base, int32_t disp)
 	emit_op_mem(b, 0, 1, "\x8d", 1, dst, base, disp, 0);
 }
 
+/* lea dst, [base + index] (w: 64-bit result, else 32-bit, zero-extended) */
+static inline void emit_lea_bi(struct x86_buf *b, int w, int dst, int base, int index)
+{
+	emit_rex(b, w, dst, index, base, 0);
+	emit_byte(b, 0x8d);
+	int need_disp = (base & 7) == X86_RBP;
+	emit_modrm(b, need_disp ? 1 : 0, dst, 4);
+	emit_byte(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (need_disp)
+		emit_byte(b, 0);
+}
+
+/* lea dst32, [base + disp]: 32-bit result, zero-extended */
+static inline void emit_lea32(struct x86_buf *b, int dst, int base, int32_t disp)
+{
+	emit_op_mem(b, 0, 0, "\x8d", 1, dst, base, disp, 0);
+}
+
+/* mul rm: rdx:rax = rax * rm (unsigned) */
+static inline void emit_mul_r(struct x86_buf *b, int rm)
+{
+	emit_rex(b, 1, 0, 0, rm, 0);
+	emit_byte(b, 0xf7);
+	emit_modrm(b, 3, 4, rm);
+}
+
 /* lock? op [base + disp], src for a 32/64-bit atomic: opcode given. */
 static inline void emit_locked_op_mem(struct x86_buf *b, int lock, int w, const char *op, int oplen,
 				      int src, int base, int32_t disp)

@@ -501,3 +501,47 @@ TEST(short_and_long_jumps_both_land_on_their_targets)
 	bpfvm_prog_destroy(prog);
 	bpfvm_vm_destroy(vm);
 }
+
+/* Pairs the JIT fuses (zero/sign extension by shifts, mov + add as lea)
+ * give the interpreter's results, and are left alone when a jump lands
+ * between them. */
+TEST(fused_instruction_pairs_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const enum bpfvm_opid firsts[] = {BPFVM_OP_LSH64_IMM, BPFVM_OP_LSH64_IMM, BPFVM_OP_MOV64_REG,
+						 BPFVM_OP_MOV32_REG, BPFVM_OP_MOV64_REG};
+	static const enum bpfvm_opid seconds[] = {BPFVM_OP_RSH64_IMM, BPFVM_OP_ARSH64_IMM, BPFVM_OP_ADD64_IMM,
+						  BPFVM_OP_ADD32_IMM, BPFVM_OP_ADD64_REG};
+	for (size_t f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+		for (size_t p = 0; p < NPAIRS; p++) {
+			for (size_t v = 0; v < NVALUES; v++) {
+				for (int split = 0; split < 2; split++) {
+					int dst = reg_pairs[p][0], a = reg_pairs[p][1], bsrc = reg_pairs[(p + 3) % NPAIRS][1];
+					struct prog_builder pb = {.n = 0};
+					PB_LDDW(&pb, dst, edge_values[v]);
+					if (a != dst)
+						PB_LDDW(&pb, a, edge_values[(v + 5) % NVALUES]);
+					if (bsrc != dst && bsrc != a)
+						PB_LDDW(&pb, bsrc, edge_values[(v + 9) % NVALUES]);
+					PB(&pb, MOV64_IMM, 8, 0, 0, split);
+					/* split: a jump lands on the second of the pair (no
+					 * fusion); otherwise on the first (fused) */
+					PB(&pb, JNE_IMM, 8, 0, split, 0);
+					pb_add(&pb, firsts[f], dst, a, 0, 32, 0);
+					pb_add(&pb, seconds[f], dst, bsrc, 0, f >= 2 ? (int32_t)edge_values[(v + 2) % NVALUES] : 32, 0);
+					PB(&pb, MOV64_REG, 0, dst, 0, 0);
+					PB(&pb, EXIT, 0, 0, 0, 0);
+					struct engine_result ri, rj;
+					CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, NULL), 0);
+					char what[128];
+					snprintf(what, sizeof(what), "%s+%s r%d r%d r%d v=%zu split %d",
+						 bpfvm_isa_table()[firsts[f]].id, bpfvm_isa_table()[seconds[f]].id,
+						 dst, a, bsrc, v, split);
+					compare(what, &ri, &rj);
+				}
+			}
+		}
+	}
+	bpfvm_vm_destroy(vm);
+}
