@@ -126,23 +126,30 @@ cmd_report() {
 		s = src($1); objs[s "\t" $1] = 1; sources[s] = 1
 		if ($4 == "open=fail" || $4 == "open=crash") { openfail[s]++; next }
 		if ($2 == "-") next
-		progs[s]++; opened[s]++
+		progs[s]++
 		if ($5 == "verify=ok") ver[s]++
 		if ($5 == "verify=n/a") vna[s]++
 		if ($6 == "run=ok") ran[s]++
 		if ($6 == "run=n/a") rna[s]++
+		if ($8 == "kernel=ok") kok[s]++
+		if ($8 != "kernel=n/a" && $5 != "verify=n/a") {
+			kn[s]++
+			if (($8 == "kernel=ok") == ($5 == "verify=ok")) agree[s]++
+		}
 	}
 	END {
-		print "| Source | Objects | Objects that open | Programs | Verify | Run |"
-		print "|---|---:|---:|---:|---:|---:|"
+		print "| Source | Objects | Objects that open | Programs | Verify | Run | Kernel accepts | bpfvm = kernel |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|"
 		for (k in objs) { split(k, a, "\t"); nobj[a[1]]++ }
 		for (s in sources) {
-			printf "| %s | %d | %d | %d | %s | %d%s |\n", s, nobj[s], nobj[s] - openfail[s], progs[s],
+			printf "| %s | %d | %d | %d | %s | %d%s | %s | %s |\n", s, nobj[s], nobj[s] - openfail[s], progs[s],
 				vna[s] == progs[s] && progs[s] ? "n/a" : sprintf("%d", ver[s]), ran[s],
-				rna[s] ? sprintf(" (+%d types without a test run)", rna[s]) : ""
+				rna[s] ? sprintf(" (+%d types without a test run)", rna[s]) : "",
+				kn[s] ? sprintf("%d", kok[s]) : "n/a", kn[s] ? sprintf("%d of %d", agree[s], kn[s]) : "n/a"
 			t_obj += nobj[s]; t_open += nobj[s] - openfail[s]; t_prog += progs[s]; t_ver += ver[s]; t_ran += ran[s]
+			t_kok += kok[s]; t_kn += kn[s]; t_agree += agree[s]
 		}
-		printf "| **total** | %d | %d | %d | %d | %d |\n", t_obj, t_open, t_prog, t_ver, t_ran
+		printf "| **total** | %d | %d | %d | %d | %d | %d | %d of %d |\n", t_obj, t_open, t_prog, t_ver, t_ran, t_kok, t_agree, t_kn
 	}' "$OUT/results.tsv"
 	echo
 	echo "Why programs do not open, verify or run (count, first error; object and program names removed):"

@@ -1,11 +1,18 @@
 /* For each object file given: does it open, does each program verify, does
  * each program run (BPF_PROG_TEST_RUN style, with run-time checks so that
  * running is measured apart from verifying)? Prints one line per program:
- *   OBJECT PROG TYPE open=ok|fail verify=ok|fail|n/a run=ok|fail|n/a REASON
+ *   OBJECT PROG TYPE open=ok|fail verify=ok|fail|n/a run=ok|fail|n/a
+ *   kernel=ok|fail|n/a REASON
+ * where kernel is the running kernel's verdict on the program (libbpf
+ * loads it alone, pins cleared; n/a without privileges or when libbpf 1.x
+ * cannot open the object).
  * Used by corpus.sh to build docs/corpus.md. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <bpf/libbpf.h>
 
 #include "bpfvm/bpfvm.h"
 #include "bpfvm/object.h"
@@ -29,6 +36,56 @@ static void one_line(char *s)
 	for (; *s; s++)
 		if (*s == '\n' || *s == '\t')
 			*s = ' ';
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+/* Load with libbpf into the running kernel, every program with the type
+ * bpfvm gave it (libbpf 1.x knows no type for "xdp_prog" or custom
+ * sections). only == NULL loads them all. Returns 0, -EPERM, or another
+ * error. */
+static int kernel_load(const char *path, const char *only)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpfvm_vm *vm;
+	struct bpfvm_object *mine = NULL;
+	if (!obj)
+		return -ENOENT;
+	if (bpfvm_vm_create(&vm) == 0 && bpfvm_object_open_file(vm, path, NULL, &mine) == 0) {
+		struct bpf_program *p;
+		bpf_object__for_each_program(p, obj)
+		{
+			struct bpfvm_object_prog *mp = bpfvm_object_find_prog(mine, bpf_program__name(p));
+			if (mp && bpfvm_object_prog_type(mp) != BPFVM_PROG_RAW)
+				bpf_program__set_type(p, (enum bpf_prog_type)bpfvm_object_prog_type(mp));
+			if (only)
+				bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), only));
+		}
+	}
+	bpfvm_object_close(mine);
+	bpfvm_vm_destroy(vm);
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj)
+		bpf_map__set_pin_path(m, NULL);
+	int rc = bpf_object__load(obj);
+	bpf_object__close(obj);
+	return rc;
+}
+
+/* The kernel's verdict on one program: the whole object loads (so static
+ * PROG_ARRAY values find their programs), or else the program alone. */
+static const char *kernel_verdict(const char *path, const char *prog, enum bpfvm_prog_type type)
+{
+	if (type == BPFVM_PROG_RAW)
+		return "n/a"; /* bpfvm's own type: the kernel has none */
+	int rc = kernel_load(path, NULL);
+	if (rc)
+		rc = kernel_load(path, prog);
+	return rc == 0 ? "ok" : rc == -EPERM || rc == -ENOENT ? "n/a" : "fail";
 }
 
 static void check_prog(const char *path, size_t index)
@@ -83,14 +140,15 @@ static void check_prog(const char *path, size_t index)
 			snprintf(reason, sizeof(reason), "run: %s", t.error);
 	}
 	one_line(reason);
-	printf("%s\t%s\t%s\topen=ok\tverify=%s\trun=%s\t%s\n", path, name, tname ? tname : "?", verify,
-	       run, reason);
+	printf("%s\t%s\t%s\topen=ok\tverify=%s\trun=%s\t%s\tkernel=%s\n", path, name, tname ? tname : "?",
+	       verify, run, reason, kernel_verdict(path, name, type));
 	bpfvm_object_close(obj);
 	bpfvm_vm_destroy(vm);
 }
 
 int main(int argc, char **argv)
 {
+	libbpf_set_print(quiet);
 	for (int i = 1; i < argc; i++) {
 		struct bpfvm_vm *vm;
 		struct bpfvm_object *obj;
