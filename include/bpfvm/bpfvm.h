@@ -7,6 +7,7 @@
  *   cbpf.h     classic BPF: read, validate, run, translate to eBPF, pcap expressions
  *   helpers.h  helper functions and their prototypes
  *   maps.h     maps with the kernel's semantics
+ *   object.h   BPF object files (ELF) as clang writes them and libbpf opens them
  */
 #ifndef BPFVM_BPFVM_H
 #define BPFVM_BPFVM_H
@@ -16,6 +17,7 @@
 #include "bpfvm/helpers.h"
 #include "bpfvm/isa.h"
 #include "bpfvm/maps.h"
+#include "bpfvm/object.h"
 #include "bpfvm/vm.h"
 
 #endif
