@@ -50,6 +50,7 @@ if "$BPFVM" --help | grep -q '^  verify'; then
 	t_expect "verify every program, one rejected" 1 "section calc: prog 'cube': insn 1: R0 pointer *= pointer prohibited" -- "$BPFVM" verify "$SECTIONS"
 	t_expect "verify lists the verified ones" 1 "prog 'xdp_drop' (xdp, 10 insns): verified" -- "$BPFVM" verify "$SECTIONS"
 	t_expect "verify r9 across tail call" 1 "R9 !read_ok" -- "$BPFVM" verify "$R9"
+	t_expect "verifier log shows the C line" 1 '; asm volatile("%0 = r9" : "=r"(v)); @ tailcall_r9.c:' -- "$BPFVM" verify "$R9" --log-level 1
 	t_expect "verify tail call chain" 0 "prog 'second'" -- "$BPFVM" verify "$TAIL"
 	t_expect "run (verified) r9 rejected" 1 "R9 !read_ok" -- "$BPFVM" run "$R9" --prog first
 	t_expect "run (verified) tail chain" 0 "XDP_PASS" -- "$BPFVM" run "$TAIL" --prog first

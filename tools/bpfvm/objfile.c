@@ -299,6 +299,30 @@ int cli_object_run(const char *cmd, const char *path, const struct cli_object_se
 
 /* ---- verify ----------------------------------------------------------------- */
 
+/* Print a verifier log with the C source line an instruction starts
+ * before the instruction ("; text @ file:line"), as the kernel prints
+ * BTF line info: a log line "N: (op) ..." is instruction N. */
+static void print_log_with_source(FILE *out, struct bpfvm_object_prog *p, const char *log)
+{
+	const char *const *lines = bpfvm_object_prog_line_info(p);
+	const char *shown = NULL;
+	size_t n;
+	bpfvm_object_prog_insns(p, &n);
+	while (*log) {
+		const char *eol = strchr(log, '\n');
+		size_t len = eol ? (size_t)(eol - log) + 1 : strlen(log);
+		char *end;
+		unsigned long pc = strtoul(log, &end, 10);
+		if (lines && end != log && end[0] == ':' && end[1] == ' ' && end[2] == '(' && pc < n &&
+		    lines[pc] && (!shown || strcmp(shown, lines[pc]))) {
+			fprintf(out, "; %s\n", lines[pc]);
+			shown = lines[pc];
+		}
+		fwrite(log, 1, len, out);
+		log += len;
+	}
+}
+
 static int verify_one(const char *cmd, struct bpfvm_object *obj, struct bpfvm_object_prog *p,
 		      const struct bpfvm_prog_opts *opts)
 {
@@ -313,12 +337,12 @@ static int verify_one(const char *cmd, struct bpfvm_object *obj, struct bpfvm_ob
 		printf("%s: section %s: prog '%s' (%s, %zu insns): verified\n", bpfvm_object_name(obj),
 		       bpfvm_object_prog_section(p), bpfvm_object_prog_name(p), type ? type : "?", n);
 		if (opts->log_buf && opts->log_level && opts->log_buf[0] && !rc)
-			printf("%s", opts->log_buf);
+			print_log_with_source(stdout, p, opts->log_buf);
 		return rc ? CLI_FAIL : CLI_OK;
 	}
 	cli_error(cmd, "%s", bpfvm_vm_last_error(bpfvm_object_vm(obj)));
 	if (opts->log_buf && opts->log_buf[0])
-		fprintf(stderr, "%s", opts->log_buf);
+		print_log_with_source(stderr, p, opts->log_buf);
 	return CLI_FAIL;
 }
 
