@@ -129,6 +129,10 @@ int bpfvm_object_map_is_global_data(const struct bpfvm_object_map *map);
  * the live map value, shared with running programs (as libbpf's skeleton
  * memory-maps it). NULL for other maps. */
 void *bpfvm_object_map_data(struct bpfvm_object_map *map, size_t *size);
+/* C names of a BTF-defined map's key and value types as declared with
+ * __type(key, ...) ("__u32", "struct pair"), or NULL. */
+const char *bpfvm_object_map_key_type(const struct bpfvm_object_map *map);
+const char *bpfvm_object_map_value_type(const struct bpfvm_object_map *map);
 /* The created map, or NULL before bpfvm_object_create_maps. */
 struct bpfvm_map *bpfvm_object_map_handle(const struct bpfvm_object_map *map);
 /* Static initial values (BTF `.values = {...}`, iproute2 "ID/SLOT"

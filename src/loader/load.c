@@ -250,6 +250,16 @@ void *bpfvm_object_map_data(struct bpfvm_object_map *map, size_t *size)
 	return (void *)(uintptr_t)addr;
 }
 
+const char *bpfvm_object_map_key_type(const struct bpfvm_object_map *map)
+{
+	return map->key_type;
+}
+
+const char *bpfvm_object_map_value_type(const struct bpfvm_object_map *map)
+{
+	return map->value_type;
+}
+
 struct bpfvm_map *bpfvm_object_map_handle(const struct bpfvm_object_map *map)
 {
 	return map->handle;

@@ -106,6 +106,7 @@ struct bpfvm_object_map {
 	uint32_t elf_id;          /* iproute2's bpf_elf_map.id, 0 if none */
 	uint32_t inner_elf_id;    /* iproute2's inner_id */
 	uint32_t elf_inner_idx;   /* iproute2's inner_idx: slot in outer maps */
+	const char *key_type, *value_type; /* BTF: __type(key, ...) names, or NULL */
 	long inner;               /* index of the inner map template, -1 if none */
 	uint32_t values_off;      /* BTF: byte offset of the `values` member */
 	int has_values;

@@ -184,6 +184,31 @@ static int btf_uint_member(const struct btf *btf, uint32_t type_id, uint32_t *va
 	return 0;
 }
 
+/* "struct pair", "__u32", "int[4]": how the program's source names a
+ * BTF type, for listings. */
+static void btf_type_name(const struct btf *btf, uint32_t id, char *buf, size_t len)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	const char *name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	if (!t) {
+		snprintf(buf, len, "?");
+	} else if (btf_is_array(t)) {
+		char elem[96];
+		btf_type_name(btf, btf_array(t)->type, elem, sizeof(elem));
+		snprintf(buf, len, "%s[%u]", elem, btf_array(t)->nelems);
+	} else if (btf_is_mod(t) && !(name && *name)) {
+		btf_type_name(btf, t->type, buf, len);
+	} else if (btf_is_ptr(t)) {
+		char to[96];
+		btf_type_name(btf, t->type, to, sizeof(to));
+		snprintf(buf, len, "%s *", to);
+	} else {
+		const char *kw = btf_is_struct(t) ? "struct " : btf_is_union(t) ? "union " :
+				 btf_is_enum(t) ? "enum " : "";
+		snprintf(buf, len, "%s%s", kw, name && *name ? name : "(anon)");
+	}
+}
+
 /* __type(name, T) is `T *name`: the size of T. */
 static int btf_type_size_member(const struct btf *btf, uint32_t type_id, uint32_t *size)
 {
@@ -262,10 +287,16 @@ static int parse_btf_map_def(struct btf_map_parse *p, const struct btf_type *st)
 			rc = btf_uint_member(btf, mb[i].type, &p->def->key_size);
 		else if (!strcmp(name, "value_size"))
 			rc = btf_uint_member(btf, mb[i].type, &p->def->value_size);
-		else if (!strcmp(name, "key"))
-			rc = btf_type_size_member(btf, mb[i].type, &p->def->key_size);
-		else if (!strcmp(name, "value"))
-			rc = btf_type_size_member(btf, mb[i].type, &p->def->value_size);
+		else if (!strcmp(name, "key") || !strcmp(name, "value")) {
+			int is_key = name[0] == 'k';
+			rc = btf_type_size_member(btf, mb[i].type, is_key ? &p->def->key_size
+									   : &p->def->value_size);
+			if (!rc && p->m) {
+				char tn[128];
+				btf_type_name(btf, skip_mods(btf, mb[i].type, NULL)->type, tn, sizeof(tn));
+				*(is_key ? &p->m->key_type : &p->m->value_type) = obj_strdup(p->obj, tn);
+			}
+		}
 		else if (!strcmp(name, "pinning") || !strcmp(name, "numa_node") ||
 			 !strcmp(name, "map_extra"))
 			rc = btf_uint_member(btf, mb[i].type, &v); /* accepted, no meaning here */

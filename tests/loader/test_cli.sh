@@ -22,6 +22,7 @@ t_expect "objdump interleaves C source" 0 "; return x * x * x; @ sections.c:" --
 t_expect "objdump names maps at their use" 0 "r1 = map[1] ll  ; table" -- "$BPFVM" objdump --section count "$LEGACY"
 t_expect "objdump lists map table" 0 ".rodata                  array                4      4        1   0x80  .rodata" -- "$BPFVM" objdump --headers "$GLOBALS"
 t_expect "objdump shows static values" 0 "[2] = prog_two" -- "$BPFVM" objdump --headers "$BTFMAPS"
+t_expect "objdump shows BTF key/value types" 0 "key __u32, value struct pair" -- "$BPFVM" objdump --headers "$BTFMAPS"
 t_expect "objdump --prog unknown" 1 "no program named 'nope'" -- "$BPFVM" objdump --prog nope "$SECTIONS"
 
 t_expect "run --prog links subprograms" 0 "retval = 21 (0x15)" -- "$BPFVM" run --no-verify "$SECTIONS" --prog calc_a

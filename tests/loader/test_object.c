@@ -312,6 +312,9 @@ TEST(btf_defined_maps_with_types_flags_inner_maps_and_static_values)
 {
 	OPEN(obj, "btf_maps");
 	check_def(map_named(obj, "pairs"), BPF_MAP_TYPE_HASH, 4, 16, 64, BPF_F_NO_PREALLOC);
+	CHECK_STR(bpfvm_object_map_key_type(map_named(obj, "pairs")), "__u32");
+	CHECK_STR(bpfvm_object_map_value_type(map_named(obj, "pairs")), "struct pair");
+	CHECK(bpfvm_object_map_key_type(map_named(obj, "sized")) == NULL); /* key_size only */
 	check_def(map_named(obj, "sized"), BPF_MAP_TYPE_ARRAY, 4, 12, 3, 0);
 	check_def(map_named(obj, "inner_a"), BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0);
 	check_def(map_named(obj, "outer"), BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 4, 0);

@@ -97,6 +97,9 @@ static void print_maps(struct bpfvm_object *obj)
 		printf("  %-3zu %-24s %-16s %5u %6u %8u %#6x  %s\n", i, bpfvm_object_map_name(m),
 		       map_type_name(d->type), d->key_size, d->value_size, d->max_entries, d->flags,
 		       bpfvm_object_map_section(m));
+		const char *kt = bpfvm_object_map_key_type(m), *vt = bpfvm_object_map_value_type(m);
+		if (kt || vt)
+			printf("      key %s, value %s\n", kt ? kt : "-", vt ? vt : "-");
 		for (size_t k = 0; k < bpfvm_object_map_init_count(m); k++) {
 			uint32_t slot;
 			const char *target = bpfvm_object_map_init(m, k, &slot);
