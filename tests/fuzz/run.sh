@@ -12,7 +12,7 @@ seconds=${1:-20}; shift || true
 if ! command -v clang >/dev/null; then
 	echo "skip fuzz: clang not installed"; echo "0 passed, 0 failed, 1 skipped"; exit 0
 fi
-if ! make -s -j"$(nproc)" CC=clang SAN=fuzz BUILD=build/fuzz fuzzers >build/fuzz-build.log 2>&1; then
+if ! make -s -j"$(nproc)" CC=clang SAN=fuzz WERROR=1 BUILD=build/fuzz fuzzers >build/fuzz-build.log 2>&1; then
 	echo "FAIL fuzz build"; tail -20 build/fuzz-build.log; echo "0 passed, 1 failed"; exit 1
 fi
 targets=("$@")
