@@ -36,7 +36,7 @@ enum jit_fault {
 /* The state of one JIT run. Generated code holds its address in r12 and
  * reaches fields by offsetof, so the layout is free to change. */
 struct jit_state {
-	uint64_t saved_rsp;     /* where a fault unwinds to (innermost entry) */
+	_Alignas(16) uint64_t saved_rsp;     /* where a fault unwinds to (innermost entry) */
 	uint64_t stack_lo;      /* lowest byte of the BPF stack */
 	uint64_t ctx_lo;        /* checked mode: the context region, inline fast path */
 	uint64_t ctx_starts[4]; /* number of valid start offsets for 1/2/4/8-byte accesses */

@@ -7,6 +7,30 @@
 
 #include "jit/jit.h"
 
+/* Clear n bytes (a multiple of 16, 16-aligned) with 16-byte stores.
+ * memset of a few hundred bytes becomes `rep stosb` here, which costs
+ * ~90 ns to start on the machines measured (more than a short program's
+ * whole run); the empty asm keeps the compiler from turning the loop back
+ * into memset. */
+static void zero_bytes(void *mem, size_t n)
+{
+#if defined(__GNUC__)
+	typedef uint64_t u64x2 __attribute__((vector_size(16), aligned(16)));
+	u64x2 *p = mem;
+	for (size_t i = 0; i < n / 16; i++) {
+		__asm__("" : "+r"(p));
+		p[i] = (u64x2){0, 0};
+	}
+#else
+	memset(mem, 0, n);
+#endif
+}
+
+static void zero_frame(void *frame)
+{
+	zero_bytes(frame, BPFVM_STACK_SIZE);
+}
+
 /* Provided by the maps component; a tail call without it finds nothing. */
 #pragma weak bpfvm__prog_array_lookup
 #pragma weak bpfvm_map_def
@@ -148,7 +172,7 @@ static int jit_invoke(struct bpfvm_call_ctx *cc, uint64_t pc, const uint64_t arg
 		st->fault_kind = JIT_FAULT_CALLBACK_DEPTH;
 		rc = -E2BIG;
 	} else {
-		memset((void *)(uintptr_t)(fp - BPFVM_STACK_SIZE), 0, BPFVM_STACK_SIZE);
+		zero_frame((void *)(uintptr_t)(fp - BPFVM_STACK_SIZE));
 		uint64_t caller_fp = st->cur_fp;
 		rc = jit->entry(st, jit->image + jit->addrs[pc], args, fp);
 		st->cur_fp = caller_fp; /* the callback's own calls moved it */
@@ -232,7 +256,13 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
 	struct jit_state st;
 	_Alignas(64) uint8_t stack[JIT_STACK_BYTES];
-	memset(&st, 0, offsetof(struct jit_state, cc));
+	/* Only what generated code reads before writing needs a value. */
+	st.status = 0;
+	st.fault_kind = JIT_FAULT_NONE;
+	st.fault_prog = NULL;
+	st.saved_rsp = 0;
+	st.ctx_lo = 0;
+	memset(st.ctx_starts, 0, sizeof(st.ctx_starts));
 	bpfvm__call_ctx_init(&st.cc, prog, run);
 	st.cc.invoke = jit_invoke;
 	st.cc.engine = &st;
@@ -241,7 +271,7 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	/* Frame 0 starts zeroed, as in the interpreter; later frames are
 	 * zeroed by the call in checked mode (the verifier forbids reading
 	 * stack that was not written otherwise). */
-	memset(stack, 0, BPFVM_STACK_SIZE);
+	zero_frame(stack);
 	if (st.cc.checked) {
 		st.budget = run->budget ? run->budget : BPFVM_DEFAULT_BUDGET;
 		if (run->ctx && run->ctx_size) {

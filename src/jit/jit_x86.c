@@ -181,21 +181,22 @@ static void emit_access_check(struct jit_ctx *c, int bpf_base, int16_t off, int 
 		emit_test_ri(b, 0, X86_R11, size - 1);
 		misaligned = emit_jcc_fwd(c, X86_CC_NE);
 	}
-	/* addr - stack_lo <= (r10 - size) - stack_lo, unsigned */
-	emit_mov_rr(b, 1, X86_R10, X86_R11);
-	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R10, REG_STATE, OFF(stack_lo), 0); /* sub r10, [] */
-	emit_lea(b, X86_R9, X86_RBP, -size);
-	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R9, REG_STATE, OFF(stack_lo), 0);
-	emit_alu_rr(b, X86_CMP, 1, X86_R10, X86_R9);
-	size_t in_stack = emit_jcc_fwd(c, X86_CC_BE);
+	/* Context first (the usual target of a base other than r10), then
+	 * the frames in use: addr - stack_lo <= (r10 - size) - stack_lo. */
 	size_t in_ctx = 0;
 	if (bpf_base != BPFVM_REG_FP) {
 		emit_mov_rr(b, 1, X86_R10, X86_R11);
-		emit_op_mem(b, 0, 1, "\x2b", 1, X86_R10, REG_STATE, OFF(ctx_lo), 0);
+		emit_op_mem(b, 0, 1, "\x2b", 1, X86_R10, REG_STATE, OFF(ctx_lo), 0); /* sub r10, [] */
 		emit_op_mem(b, 0, 1, "\x3b", 1, X86_R10, REG_STATE,
 			    OFF(ctx_starts) + 8 * size_index[size], 0); /* cmp r10, [] */
 		in_ctx = emit_jcc_fwd(c, X86_CC_B);
 	}
+	emit_mov_rr(b, 1, X86_R10, X86_R11);
+	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R10, REG_STATE, OFF(stack_lo), 0);
+	emit_lea(b, X86_R9, X86_RBP, -size);
+	emit_op_mem(b, 0, 1, "\x2b", 1, X86_R9, REG_STATE, OFF(stack_lo), 0);
+	emit_alu_rr(b, X86_CMP, 1, X86_R10, X86_R9);
+	size_t in_stack = emit_jcc_fwd(c, X86_CC_BE);
 	if (misaligned)
 		patch_fwd(c, misaligned);
 	emit_mov_imm64(b, X86_R10, ((uint32_t)c->pc << 8) | access | (uint32_t)size, 1);
