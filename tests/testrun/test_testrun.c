@@ -661,3 +661,51 @@ TEST(duration_is_the_average_per_run_unless_turned_off)
 	CHECK_EQ(o.duration, 0);
 	bpfvm_vm_destroy(vm);
 }
+
+static uint32_t next_rand(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8 | *s << 24;
+}
+
+/* Random ctx_in: which fields may be set, which values are refused, what
+ * comes back in ctx_out: the kernel decides, bpfvm must agree. */
+TEST(random_ctx_in_is_accepted_refused_and_returned_like_the_kernel)
+{
+	uint32_t seed = 2024;
+	const struct bpfvm_insn r0[] = {MOV64_IMM(0, 1), EXIT()};
+	tr_udp4(pkt, 60, tr_mac_other);
+	for (int round = 0; round < 120; round++) {
+		union {
+			struct __sk_buff skb;
+			struct xdp_md xdp;
+			uint32_t w[64];
+		} c;
+		memset(&c, 0, sizeof(c));
+		int xdp = round % 3 == 0;
+		size_t words = (xdp ? sizeof(struct xdp_md) : sizeof(struct __sk_buff)) / 4;
+		/* set one to three random words to small or random values */
+		int nset = 1 + (int)(next_rand(&seed) % 3);
+		for (int k = 0; k < nset; k++) {
+			uint32_t w = next_rand(&seed) % words, v = next_rand(&seed);
+			c.w[w] = v % 4 == 0 ? v : v % 97;
+		}
+		if (xdp && next_rand(&seed) % 2)
+			c.xdp.data_end = 60;
+		/* bpfvm has no devices: it takes any ifindex (documented), the
+		 * kernel wants one that exists, so keep to the loopback's. */
+		if (xdp) {
+			c.xdp.ingress_ifindex = c.xdp.ingress_ifindex ? 1 : 0;
+			c.xdp.rx_queue_index = 0;
+		} else {
+			c.skb.ifindex = c.skb.ifindex ? 1 : 0;
+		}
+		struct bpfvm_test_run_opts o = pkt_opts(60);
+		o.ctx_in = &c;
+		o.ctx_size_in = (uint32_t)(words * 4);
+		o.ctx_out = (void *)1;
+		enum bpfvm_prog_type t = xdp ? BPFVM_PROG_XDP
+					     : round % 3 == 1 ? BPFVM_PROG_SCHED_CLS : BPFVM_PROG_SOCKET_FILTER;
+		tr_check_same(__FILE__, __LINE__, t, r0, NINSNS(r0), &o, &res);
+	}
+}
