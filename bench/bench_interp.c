@@ -1,6 +1,7 @@
 /* Interpreter benchmark: an arithmetic loop (10M iterations), a pass over a
  * 1 MiB buffer and 1M bpf-to-bpf calls, in the verified fast path and in
- * checked mode. Prints ns per executed instruction and per run.
+ * checked mode. Prints ns per executed instruction and per run, and the
+ * fixed cost of a run (a two-instruction program).
  *
  *   make bench && build/bench/bench_interp [REPEATS]
  *
@@ -81,6 +82,29 @@ static int bench_one(struct bpfvm_vm *vm, const struct bench_prog *bp, enum bpfv
 	return 0;
 }
 
+/* Fixed cost of a run: 1M runs of `r0 = 42; exit`. */
+static int bench_overhead(struct bpfvm_vm *vm, enum bpfvm_safety safety)
+{
+	struct bench_prog bp = {.name = "tiny"};
+	BE(&bp, MOV64_IMM, 0, 0, 0, 42);
+	BE(&bp, EXIT, 0, 0, 0, 0);
+	int emulated;
+	struct bpfvm_prog *prog = load(vm, &bp, safety, &emulated);
+	if (!prog)
+		return 1;
+	enum { RUNS = 1000000 };
+	struct bpfvm_run run = {.engine = BPFVM_ENGINE_INTERP};
+	double t0 = bench_now_ns();
+	for (int i = 0; i < RUNS; i++)
+		if (bpfvm_prog_run(prog, &run) || run.retval != 42)
+			return 1;
+	double per_run = (bench_now_ns() - t0) / RUNS;
+	printf("%-12s %-9s %11d insns  %9.1f ns/run (fixed cost of bpfvm_prog_run)\n", bp.name,
+	       safety == BPFVM_SAFETY_VERIFIED ? "verified" : "checked", 2, per_run);
+	bpfvm_prog_destroy(prog);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int repeats = argc > 1 ? atoi(argv[1]) : 5;
@@ -99,6 +123,8 @@ int main(int argc, char **argv)
 		rc |= bench_one(vm, &progs[i], BPFVM_SAFETY_VERIFIED, repeats);
 		rc |= bench_one(vm, &progs[i], BPFVM_SAFETY_CHECKED, repeats);
 	}
+	rc |= bench_overhead(vm, BPFVM_SAFETY_VERIFIED);
+	rc |= bench_overhead(vm, BPFVM_SAFETY_CHECKED);
 	bpfvm_vm_destroy(vm);
 	return rc;
 }
