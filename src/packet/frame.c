@@ -12,7 +12,7 @@
 
 static int frame_is_low(const void *p)
 {
-	return (uint64_t)(uintptr_t)p + PKT_FRAME_SIZE <= LOW_LIMIT;
+	return (uint64_t)(uintptr_t)p + PKT_MAP_SIZE <= LOW_LIMIT;
 }
 
 #ifndef MAP_32BIT
@@ -21,14 +21,14 @@ static int frame_is_low(const void *p)
 static uint8_t *frame_alloc_probe(void)
 {
 #ifdef MAP_FIXED_NOREPLACE
-	for (uint64_t hint = 1ULL << 28; hint + PKT_FRAME_SIZE <= LOW_LIMIT; hint += 1ULL << 24) {
-		void *p = mmap((void *)(uintptr_t)hint, PKT_FRAME_SIZE, PROT_READ | PROT_WRITE,
+	for (uint64_t hint = 1ULL << 28; hint + PKT_MAP_SIZE <= LOW_LIMIT; hint += 1ULL << 24) {
+		void *p = mmap((void *)(uintptr_t)hint, PKT_MAP_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (p == MAP_FAILED)
 			continue;
 		if (frame_is_low(p))
 			return p;
-		munmap(p, PKT_FRAME_SIZE); /* an old kernel took it as a hint */
+		munmap(p, PKT_MAP_SIZE); /* an old kernel took it as a hint */
 	}
 #endif
 	errno = ENOMEM;
@@ -39,12 +39,12 @@ static uint8_t *frame_alloc_probe(void)
 uint8_t *bpfvm__pkt_frame_alloc(void)
 {
 #ifdef MAP_32BIT
-	void *p = mmap(NULL, PKT_FRAME_SIZE, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, PKT_MAP_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	if (!frame_is_low(p)) {
-		munmap(p, PKT_FRAME_SIZE);
+		munmap(p, PKT_MAP_SIZE);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -57,7 +57,7 @@ uint8_t *bpfvm__pkt_frame_alloc(void)
 void bpfvm__pkt_frame_free(uint8_t *frame)
 {
 	if (frame)
-		munmap(frame, PKT_FRAME_SIZE);
+		munmap(frame, PKT_MAP_SIZE);
 }
 
 static uint32_t addr32(const uint8_t *p)

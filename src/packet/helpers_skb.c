@@ -245,10 +245,30 @@ static int64_t vlan_pop_from_data(struct bpfvm_pkt *pkt, uint16_t *tci)
 	return 0;
 }
 
+/* skb_cow: make at least need bytes of headroom, moving the packet (and
+ * its header pointers) further into the frame when there are fewer. */
+static int make_headroom(struct bpfvm_pkt *pkt, size_t need)
+{
+	size_t room = (size_t)(pkt->data - pkt->frame);
+	if (room >= need)
+		return 0;
+	size_t shift = need - room;
+	if ((size_t)(pkt->frame + PKT_MAP_SIZE - pkt->data_end) < shift)
+		return -ENOMEM;
+	memmove(pkt->data + shift, pkt->data, (size_t)(pkt->data_end - pkt->data));
+	memset(pkt->data, 0, shift);
+	pkt->data += shift;
+	pkt->data_end += shift;
+	pkt->data_meta = pkt->data;
+	pkt->mac += shift;
+	pkt->network += shift;
+	return 0;
+}
+
 /* __vlan_insert_tag: put a tag between the MAC addresses and the type. */
 static int64_t vlan_insert(struct bpfvm_pkt *pkt, uint16_t proto_be, uint16_t tci)
 {
-	if (pkt->data - VLAN_HLEN_ < pkt->frame)
+	if (make_headroom(pkt, VLAN_HLEN_))
 		return -ENOMEM;
 	pkt->data -= VLAN_HLEN_;
 	memmove(pkt->data, pkt->data + VLAN_HLEN_, 2 * ETH_ALEN_);
@@ -316,6 +336,57 @@ static uint64_t skb_vlan_pop(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 	return (uint64_t)rc;
 }
 
+static int skb_is_gso(const struct bpfvm_pkt *pkt)
+{
+	return pkt->view.skb.gso_size != 0;
+}
+
+/* bpf_skb_change_head(skb, head_room, flags): push head_room zero bytes
+ * in front, which become the new MAC header; protocol and network header
+ * stay. */
+static uint64_t skb_change_head(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	uint32_t room = (uint32_t)r2, len = pkt ? skb_len(pkt) : 0, new_len = len + room;
+	if (!pkt || r3 || (!skb_is_gso(pkt) && new_len > PKT_SKB_MAX_LEN) || new_len < len)
+		return ERR(EINVAL);
+	if (make_headroom(pkt, room))
+		return ERR(ENOMEM);
+	pkt->data -= room;
+	memset(pkt->data, 0, room);
+	pkt->mac = pkt->data;
+	packet_changed(pkt, cc);
+	return 0;
+}
+
+/* bpf_skb_change_tail(skb, new_len, flags): trim, or grow with zeros; never
+ * below the network header. A GSO packet stops being one. */
+static uint64_t skb_change_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	if (!pkt)
+		return ERR(EINVAL);
+	uint32_t new_len = (uint32_t)r2, len = skb_len(pkt);
+	int64_t net_off = pkt->network - pkt->data;
+	uint32_t min_len = net_off > 0 ? (uint32_t)net_off : 0;
+	if (r3 || new_len > PKT_SKB_MAX_LEN || new_len < min_len)
+		return ERR(EINVAL);
+	if (new_len > len) {
+		if ((size_t)(pkt->frame + PKT_MAP_SIZE - pkt->data) < new_len)
+			return ERR(ENOMEM);
+		memset(pkt->data_end, 0, new_len - len);
+	}
+	pkt->data_end = pkt->data + new_len;
+	if (skb_is_gso(pkt)) {
+		pkt->view.skb.gso_size = 0;
+		pkt->view.skb.gso_segs = 0;
+	}
+	packet_changed(pkt, cc);
+	return 0;
+}
+
 int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 {
 	struct bpfvm_helper helpers[] = {
@@ -342,6 +413,12 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 			     BPFVM_ARG_ANYTHING, 0, 0),
 		BPFVM_HELPER(BPF_FUNC_skb_vlan_pop, "skb_vlan_pop", skb_vlan_pop,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, 0, 0, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_change_head, "skb_change_head", skb_change_head,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
+			     BPFVM_ARG_ANYTHING, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_change_tail, "skb_change_tail", skb_change_tail,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
+			     BPFVM_ARG_ANYTHING, 0, 0),
 	};
 	/* Who may call what, and which helpers move packet data (the
 	 * kernel's bpf_helper_changes_pkt_data). */

@@ -18,6 +18,10 @@
 
 /* Geometry of the kernel's test-run buffers (net/bpf/test_run.c). */
 #define PKT_FRAME_SIZE 4096    /* one page per frame */
+/* Bytes mapped per frame: the XDP frame is the first page; an sk_buff
+ * may grow (bpf_skb_change_head/tail) up to PKT_SKB_MAX_LEN and move. */
+#define PKT_MAP_SIZE (9 * 4096)
+#define PKT_SKB_MAX_LEN 16064  /* BPF_SKB_MAX_LEN (SKB_MAX_ALLOC on x86-64) */
 #define PKT_SHINFO_SIZE 320    /* SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) */
 #define PKT_XDP_HEADROOM 256   /* XDP_PACKET_HEADROOM */
 #define PKT_XDP_FRAME_HDR 40   /* sizeof(struct xdp_frame), kept at the start */
@@ -52,7 +56,7 @@ struct bpfvm_pkt {
 		struct __sk_buff skb;
 	} view;
 	enum bpfvm_prog_type type;
-	uint8_t *frame;     /* PKT_FRAME_SIZE bytes below 2 GiB */
+	uint8_t *frame;     /* PKT_MAP_SIZE bytes below 2 GiB */
 	/* xdp_buff: hard_start = frame. sk_buff: head = frame. */
 	uint8_t *data_meta; /* XDP only; == data without metadata */
 	uint8_t *data;      /* xdp->data / skb->data */
@@ -78,7 +82,7 @@ struct bpfvm_pkt {
 
 /* ---- frames (src/packet/frame.c) --------------------------------------- */
 
-/* A zeroed frame of PKT_FRAME_SIZE bytes whose addresses fit in 31 bits,
+/* A zeroed frame of PKT_MAP_SIZE bytes whose addresses fit in 31 bits,
  * or NULL (errno set). */
 uint8_t *bpfvm__pkt_frame_alloc(void);
 void bpfvm__pkt_frame_free(uint8_t *frame);

@@ -579,3 +579,66 @@ TEST(random_xdp_fragment_sequences_match_the_kernel)
 		CHECK(res.rc == 0 || res.rc == -ENOSPC);
 	}
 }
+
+/* bpf_skb_change_head / change_tail mixed with vlan push and stores, with
+ * and without GSO in ctx_in; LD_ABS sees the changed packet. */
+TEST(random_skb_change_head_tail_sequences_match_the_kernel)
+{
+	static const int32_t heads[] = {0, 1, 4, 14, 63, 64, 65, 200, 4000, 16004, 16005, -1};
+	static const int32_t tails[] = {0, 13, 14, 15, 34, 60, 61, 100, 3000, 10000, 16064, 16065};
+	uint32_t seed = 31337;
+	for (int round = 0; round < 80; round++) {
+		struct bpfvm_insn p[96];
+		size_t n = 0;
+		p[n++] = MOV64_REG(6, 1);
+		p[n++] = MOV64_IMM(7, 0);
+		p[n++] = ST_W(10, -4, (int32_t)next_rand(&seed));
+		for (int step = 0; step < 5; step++) {
+			uint32_t r = next_rand(&seed);
+			p[n++] = MOV64_REG(1, 6);
+			switch (r % 4) {
+			case 0:
+				p[n++] = MOV64_IMM(2, heads[(r >> 4) % NINSNS(heads)]);
+				p[n++] = MOV64_IMM(3, (r >> 12) % 8 == 0);
+				p[n++] = CALL(BPF_FUNC_skb_change_head);
+				break;
+			case 1:
+				p[n++] = MOV64_IMM(2, tails[(r >> 4) % NINSNS(tails)]);
+				p[n++] = MOV64_IMM(3, (r >> 12) % 8 == 0);
+				p[n++] = CALL(BPF_FUNC_skb_change_tail);
+				break;
+			case 2:
+				p[n++] = MOV64_IMM(2, 0x0081);
+				p[n++] = MOV64_IMM(3, (int32_t)((r >> 8) & 0xfff));
+				p[n++] = CALL(BPF_FUNC_skb_vlan_push);
+				break;
+			case 3:
+				p[n++] = MOV64_IMM(2, (int32_t)((r >> 4) % 40));
+				p[n++] = MOV64_REG(3, 10);
+				p[n++] = ADD64_IMM(3, -4);
+				p[n++] = MOV64_IMM(4, 4);
+				p[n++] = MOV64_IMM(5, 0);
+				p[n++] = CALL(BPF_FUNC_skb_store_bytes);
+				break;
+			}
+			p[n++] = I(BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 5);
+			p[n++] = ADD64_REG(7, 0);
+		}
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, len));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, gso_segs));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LD_ABS_B(13);
+		p[n++] = I(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 24);
+		p[n++] = ADD64_REG(0, 7);
+		p[n++] = EXIT();
+		tr_udp4(pkt, 60, tr_mac_other);
+		struct __sk_buff c = {.gso_size = round % 4 == 0 ? 1400 : 0, .gso_segs = round % 4 == 0 ? 2 : 0};
+		struct bpfvm_test_run_opts o = pkt_opts(60);
+		o.ctx_in = &c;
+		o.ctx_size_in = sizeof(c);
+		o.ctx_out = (void *)1;
+		tr_check_same(__FILE__, __LINE__, BPFVM_PROG_SCHED_CLS, p, n, &o, &res);
+		CHECK(res.rc == 0 || res.rc == -ENOSPC);
+	}
+}
