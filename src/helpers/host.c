@@ -177,7 +177,9 @@ HELPER_FN(bpfvm__h_get_prandom_u32)
 
 HELPER_FN(bpfvm__h_get_smp_processor_id)
 {
-	return cc->run->cpu;
+	/* the CPU whose per-CPU map slots the run uses (maps wrap the id the
+	 * same way); the verifier relies on the result being < BPFVM_NR_CPUS */
+	return cc->run->cpu % BPFVM_NR_CPUS;
 }
 
 HELPER_FN(bpfvm__h_get_current_pid_tgid)

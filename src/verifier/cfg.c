@@ -324,10 +324,21 @@ static void uses_defs(struct venv *env, int i, uint16_t *use, uint16_t *def)
 		*use = d | ((oi->flags & BPFVM_F_REG_SRC) ? s : 0);
 		break;
 	case BPFVM_KIND_CALL:
-	case BPFVM_KIND_CALLX:
+	case BPFVM_KIND_CALLX: {
+		/* a helper reads the arguments its prototype names */
+		const struct bpfvm_helper *h = oi->op == BPFVM_CALL_HELPER && oi->kind == BPFVM_KIND_CALL
+						       ? bpfvm_vm_helper(env->prog->vm, (uint32_t)in->imm)
+						       : NULL;
 		*use = 0x3e | (oi->kind == BPFVM_KIND_CALLX ? d : 0);
+		if (h) {
+			*use = 0;
+			for (int a = 0; a < 5; a++)
+				if (h->args[a] != BPFVM_ARG_DONTCARE)
+					*use |= (uint16_t)(1u << (a + 1));
+		}
 		*def = 0x3f;
 		break;
+	}
 	case BPFVM_KIND_EXIT:
 		*use = 1;
 		break;
@@ -406,6 +417,33 @@ static int compute_liveness(struct venv *env)
 	return 0;
 }
 
+/* Level 2 lists the registers live before each instruction, as 6.18. */
+static void log_liveness(struct venv *env)
+{
+	if (env->log_level < 2)
+		return;
+	vlog(env, "Live regs before insn:\n");
+	for (int i = 0; i < env->n; i++) {
+		if (env->aux[i].ld_second)
+			continue;
+		char regs[11];
+		for (int r = 0; r < 10; r++)
+			regs[r] = (env->live[i] & (1u << r)) ? (char)('0' + r) : '.';
+		regs[10] = 0;
+		size_t mark = env->log_len;
+		vlog_insn(env, i);
+		/* vlog_insn wrote "N: text\n": rewrite it as "%7d: regs text" */
+		if (env->log_buf && env->log_len > mark) {
+			char line[200];
+			snprintf(line, sizeof(line), "%s", env->log_buf + mark);
+			vlog_reset(env, mark);
+			char *text = strchr(line, ' ');
+			vlog(env, "%7d: %s %s", i, regs, text ? text + 1 : line);
+		}
+	}
+	env->prev_log_pos = 0;
+}
+
 int vcheck_structure(struct venv *env)
 {
 	int rc = check_opcodes(env);
@@ -417,5 +455,7 @@ int vcheck_structure(struct venv *env)
 		rc = check_cfg(env);
 	if (!rc)
 		rc = compute_liveness(env);
+	if (!rc)
+		log_liveness(env);
 	return rc;
 }
