@@ -108,6 +108,12 @@ void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, st
 int bpfvm__run_error(struct bpfvm_run *run, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Checked mode: are args fit for helper h's prototype (pointers into
+ * memory the run may access, for the sizes the prototype implies)?
+ * Returns 0 or -EFAULT with a message naming the argument. */
+int bpfvm__helper_args_check(struct bpfvm_call_ctx *cc, const struct bpfvm_helper *h,
+			     const uint64_t args[5], char *err, size_t errlen);
+
 /* ---- maps (src/maps) ---------------------------------------------------------- */
 
 void bpfvm__map_get(struct bpfvm_map *map);

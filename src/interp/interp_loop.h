@@ -103,6 +103,16 @@ dispatch:
 			limit = st->budget > st->executed ? st->budget - st->executed : 0; \
 	}
 
+	/* Checked mode: the helper's prototype decides which arguments must
+	 * point into memory of the run (see src/core/helper_args.c). */
+#define CHECK_HELPER_ARGS(h)                                                     \
+	if (LOOP_CHECKED) {                                                      \
+		const uint64_t a_[5] = {R[1], R[2], R[3], R[4], R[5]};          \
+		char m_[160];                                                    \
+		if (__builtin_expect(bpfvm__helper_args_check(&st->cc, (h), a_, m_, sizeof(m_)) != 0, 0)) \
+			FAULT(interp_fault(st, prog, code, ip, -EFAULT, "%s", m_)) \
+	}
+
 	/* ---- one handler per row of the opcode table -------------------------- */
 #define EXEC_BPFVM_KIND_ALU(MV, OP, SIZE, FLAGS)                                     \
 	{                                                                            \
@@ -135,6 +145,7 @@ dispatch:
 #define EXEC_BPFVM_KIND_CALL(MV, OP, SIZE, FLAGS)                                    \
 	{                                                                            \
 		if ((OP) == BPFVM_CALL_HELPER) {                                     \
+			CHECK_HELPER_ARGS(prog->call_helper[ip - code])              \
 			CALL_HELPER(ip->x.fn)                                        \
 			NEXT                                                         \
 		}                                                                    \
@@ -158,6 +169,7 @@ dispatch:
 			FAULT(interp_fault(st, prog, code, ip, -EINVAL,               \
 					   "helper bpf_%s#%llu is not available to program type %d", \
 					   h_->name, (unsigned long long)id_, (int)prog->type)) \
+		CHECK_HELPER_ARGS(h_)                                                \
 		CALL_HELPER(h_->fn)                                                  \
 		NEXT                                                                 \
 	}
@@ -320,6 +332,7 @@ done:
 #undef NEXT
 #undef FAULT
 #undef CHECK_MEM
+#undef CHECK_HELPER_ARGS
 #undef CALL_HELPER
 #undef EXEC_PKT_LOAD
 #undef EXEC_BPFVM_KIND_ALU

@@ -28,6 +28,7 @@ enum jit_fault {
 	JIT_FAULT_CALLBACK_PC,  /* callback pc outside the program */
 	JIT_FAULT_CALLBACK_DEPTH, /* callback frame beyond BPFVM_MAX_FRAMES */
 	JIT_FAULT_FELL_OFF,     /* ran past the last instruction */
+	JIT_FAULT_HELPER_ARGS,  /* checked: arguments unfit for the helper's prototype */
 };
 
 /* jit_state.status of a run ended by an out-of-range LD_ABS/LD_IND. */
@@ -56,6 +57,7 @@ struct jit_state {
 	struct bpfvm_prog *fault_target; /* tail-call target of a tail-call fault */
 	struct bpfvm_prog *main_prog;    /* the program the run started with */
 	struct bpfvm_call_ctx cc;
+	char fault_msg[160];    /* JIT_FAULT_HELPER_ARGS: which argument and why */
 };
 
 /* Bits of the access word the generated code hands to the check thunk:

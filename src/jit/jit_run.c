@@ -137,6 +137,15 @@ uint64_t bpfvm__jit_callx(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, ui
 		st->fault_addr = id;
 		return 0;
 	}
+	if (cc->checked) {
+		const uint64_t args[5] = {r1, r2, r3, r4, r5};
+		if (bpfvm__helper_args_check(cc, h, args, st->fault_msg, sizeof(st->fault_msg))) {
+			st->status = -EFAULT;
+			st->fault_kind = JIT_FAULT_HELPER_ARGS;
+			st->fault_prog = cc->prog;
+			return 0;
+		}
+	}
 	return h->fn(r1, r2, r3, r4, r5, cc);
 }
 
@@ -236,6 +245,9 @@ static int fault_message(const struct jit_state *st, struct bpfvm_run *run)
 		break;
 	case JIT_FAULT_FELL_OFF:
 		snprintf(msg, sizeof(msg), "fell off the end of the program");
+		break;
+	case JIT_FAULT_HELPER_ARGS:
+		snprintf(msg, sizeof(msg), "%s", st->fault_msg);
 		break;
 	case JIT_FAULT_CALLBACK_PC:
 		return bpfvm__run_error(run, st->status, "callback at insn %llu is outside the program",

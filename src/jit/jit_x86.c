@@ -730,6 +730,23 @@ static void emit_helper_call(struct jit_ctx *c, const struct bpfvm_helper *h)
 	}
 }
 
+/* Checked mode: the call goes through bpfvm__jit_callx with the helper's
+ * id, which checks the arguments against the helper's prototype before
+ * calling it (src/core/helper_args.c), exactly as the interpreter does. */
+static void emit_checked_helper_call(struct jit_ctx *c, uint32_t id)
+{
+	struct x86_buf *b = &c->out;
+	emit_budget_charge(c, 1);
+	emit_store_imm(b, 8, REG_STATE, OFF(callx_id), (int32_t)id);
+	emit_store_imm(b, 4, REG_STATE, OFF(fault_pc), (int32_t)c->pc);
+	emit_store_reg(b, 8, REG_STATE, OFF(cur_fp), X86_RBP);
+	emit_lea(b, X86_R9, REG_STATE, OFF(cc));
+	emit_movabs(b, X86_R11, (uint64_t)(uintptr_t)bpfvm__jit_callx);
+	emit_call_reg(b, X86_R11);
+	emit_alu_mi(b, X86_G1_CMP, 0, REG_STATE, OFF(status), 0);
+	emit_jcc_stub(c, X86_CC_NE, STUB_UNWIND);
+}
+
 /* bpf_tail_call(ctx, map, index): C finds the target; its code is entered
  * with a jump, on the current frame, with r1 = the run's context, never
  * to return here. On fall through every register is as before (the
@@ -810,6 +827,8 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		const struct bpfvm_helper *h = c->prog->call_helper[c->pc];
 		if ((uint32_t)d->imm == BPFVM_HELPER_TAIL_CALL)
 			emit_tail_call(c);
+		else if (h && h->fn && c->checked)
+			emit_checked_helper_call(c, (uint32_t)d->imm);
 		else if (h && h->fn)
 			emit_helper_call(c, h);
 		else
