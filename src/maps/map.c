@@ -154,10 +154,19 @@ static int host_can_write(const struct bpfvm_map *map)
 	return !(map->def.flags & BPFVM_F_RDONLY);
 }
 
+/* The bpf() syscall copies keys and values from user memory: a missing
+ * one is -EFAULT there, and here. */
+static int host_args_ok(const struct bpfvm_map *map, const void *key, const void *value)
+{
+	return (key || map->def.key_size == 0) && value;
+}
+
 int bpfvm_map_lookup(struct bpfvm_map *map, const void *key, void *value)
 {
 	if (!host_can_read(map))
 		return -EPERM;
+	if (!host_args_ok(map, key, value))
+		return -EFAULT;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->peek(map, value));
 	if (!map->ops->copy)
@@ -169,6 +178,8 @@ int bpfvm_map_update(struct bpfvm_map *map, const void *key, const void *value, 
 {
 	if (!host_can_write(map))
 		return -EPERM;
+	if (!host_args_ok(map, key, value))
+		return -EFAULT;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->push(map, value, flags));
 	if (!map->ops->update)
@@ -180,6 +191,8 @@ int bpfvm_map_delete(struct bpfvm_map *map, const void *key)
 {
 	if (!host_can_write(map))
 		return -EPERM;
+	if (!key && map->def.key_size)
+		return -EFAULT;
 	if (!map->ops->delete)
 		return -BPFVM_ENOTSUPP;
 	HOST_OP(map, map->ops->delete(map, key));
@@ -189,6 +202,8 @@ int bpfvm_map_get_next_key(struct bpfvm_map *map, const void *key, void *next_ke
 {
 	if (!host_can_read(map))
 		return -EPERM;
+	if (!next_key)
+		return -EFAULT;
 	if (!map->ops->get_next_key)
 		return -BPFVM_ENOTSUPP;
 	HOST_OP(map, map->ops->get_next_key(map, key, next_key));
@@ -198,6 +213,8 @@ int bpfvm_map_lookup_and_delete(struct bpfvm_map *map, const void *key, void *va
 {
 	if (!host_can_read(map) || !host_can_write(map))
 		return -EPERM;
+	if (!host_args_ok(map, key, value))
+		return -EFAULT;
 	if (map->def.type == BPFVM_MAP_QUEUE || map->def.type == BPFVM_MAP_STACK)
 		HOST_OP(map, map->ops->pop(map, value));
 	if (!map->ops->lookup_and_delete)

@@ -315,3 +315,37 @@ TEST(array_of_maps_checks_inner_shape_and_keeps_inner_alive)
 	CHECK_EQ(bpfvm_map_delete(outer, &k), -ENOENT);
 	bpfvm_vm_destroy(vm);
 }
+
+TEST(host_api_rejects_missing_key_or_value_with_efault)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *h, *q;
+	CHECK_EQ(create(vm, BPFVM_MAP_HASH, 4, 8, 4, 0, &h), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_QUEUE, 0, 8, 4, 0, &q), 0);
+	uint32_t k = 1;
+	uint64_t v = 2;
+	CHECK_EQ(bpfvm_map_update(h, NULL, &v, BPFVM_ANY), -EFAULT);
+	CHECK_EQ(bpfvm_map_update(h, &k, NULL, BPFVM_ANY), -EFAULT);
+	CHECK_EQ(bpfvm_map_lookup(h, NULL, &v), -EFAULT);
+	CHECK_EQ(bpfvm_map_delete(h, NULL), -EFAULT);
+	CHECK_EQ(bpfvm_map_get_next_key(h, NULL, NULL), -EFAULT);
+	CHECK_EQ(bpfvm_map_lookup_and_delete(h, &k, NULL), -EFAULT);
+	CHECK_EQ(bpfvm_map_update(q, NULL, &v, BPFVM_ANY), 0); /* queues take no key */
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(rdonly_and_wronly_maps_refuse_host_access)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *ro, *wo;
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 1u << 3, &ro), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 8, 4, 1u << 4, &wo), 0);
+	uint32_t k = 1, next;
+	uint64_t v = 2;
+	CHECK_EQ(bpfvm_map_update(ro, &k, &v, BPFVM_ANY), -EPERM);
+	CHECK_EQ(bpfvm_map_lookup(ro, &k, &v), 0);
+	CHECK_EQ(bpfvm_map_update(wo, &k, &v, BPFVM_ANY), 0);
+	CHECK_EQ(bpfvm_map_lookup(wo, &k, &v), -EPERM);
+	CHECK_EQ(bpfvm_map_get_next_key(wo, NULL, &next), -EPERM);
+	bpfvm_vm_destroy(vm);
+}
