@@ -387,6 +387,87 @@ static uint64_t skb_change_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	return 0;
 }
 
+#define ENOTSUPP_ 524 /* the kernel's internal ENOTSUPP, as helpers return it */
+#define IPV4_HLEN_ 20
+#define IPV6_HLEN_ 40
+
+/* bpf_skb_change_proto(skb, proto, flags): IPv4 <-> IPv6 by making room
+ * for the bigger header (20 zero bytes after the MAC header) or dropping
+ * the difference; the program writes the new header itself. */
+static uint64_t skb_change_proto(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				 struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	if (!pkt || r3)
+		return ERR(EINVAL);
+	uint16_t to = (uint16_t)r2;
+	const uint32_t diff = IPV6_HLEN_ - IPV4_HLEN_;
+	size_t off = (size_t)(pkt->network - pkt->mac); /* MAC header length */
+	if (pkt->protocol == be16(ETH_P_IP_) && to == be16(ETH_P_IPV6_)) {
+		if (make_headroom(pkt, diff))
+			return ERR(ENOMEM);
+		pkt->data -= diff;
+		memmove(pkt->data, pkt->data + diff, off);
+		memset(pkt->data + off, 0, diff);
+		pkt->mac -= diff;
+		pkt->network -= diff;
+	} else if (pkt->protocol == be16(ETH_P_IPV6_) && to == be16(ETH_P_IP_)) {
+		if (skb_len(pkt) < off + diff)
+			return ERR(ENOMEM);
+		memmove(pkt->data + diff, pkt->data, off);
+		pkt->data += diff;
+		pkt->mac += diff;
+		pkt->network += diff;
+	} else {
+		return ERR(ENOTSUPP_);
+	}
+	pkt->protocol = to;
+	pkt->view.skb.hash = 0;
+	packet_changed(pkt, cc);
+	return 0;
+}
+
+/* The protocol behind any VLAN tags in the packet (vlan_get_protocol). */
+static uint16_t inner_protocol(const struct bpfvm_pkt *pkt)
+{
+	uint16_t proto = pkt->protocol;
+	const uint8_t *p = pkt->mac + ETH_HLEN_;
+	while (eth_type_vlan(proto) && p + VLAN_HLEN_ <= pkt->data_end) {
+		proto = load16(p + 2);
+		p += VLAN_HLEN_;
+	}
+	return proto;
+}
+
+/* bpf_skb_ecn_set_ce(skb): mark an ECN-capable IPv4/IPv6 packet as
+ * congestion experienced (INET_ECN_set_ce), at the network header. */
+static uint64_t skb_ecn_set_ce(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+			       struct bpfvm_call_ctx *cc)
+{
+	struct bpfvm_pkt *pkt = bpfvm__pkt_of_call(cc, r1);
+	if (!pkt)
+		return 0;
+	uint16_t proto = pkt->vlan_present ? pkt->protocol : inner_protocol(pkt);
+	uint8_t *ip = pkt->network;
+	if (proto == be16(ETH_P_IP_) && ip + IPV4_HLEN_ <= pkt->data_end) {
+		uint32_t ecn = (uint32_t)(ip[1] + 1) & 3;
+		if (!(ecn & 2))
+			return !ecn;
+		uint16_t add = (uint16_t)(be16(0xFFFB) + be16((uint16_t)ecn));
+		store16(ip + 10, csum16_add(load16(ip + 10), add));
+		ip[1] |= 3;
+		return 1;
+	}
+	if (proto == be16(ETH_P_IPV6_) && ip + IPV6_HLEN_ <= pkt->data_end) {
+		uint8_t dsfield = (uint8_t)((ip[0] << 4) | (ip[1] >> 4));
+		if (!(dsfield & 3))
+			return 0;
+		ip[1] |= 3 << 4;
+		return 1;
+	}
+	return 0;
+}
+
 int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 {
 	struct bpfvm_helper helpers[] = {
@@ -413,6 +494,11 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 			     BPFVM_ARG_ANYTHING, 0, 0),
 		BPFVM_HELPER(BPF_FUNC_skb_vlan_pop, "skb_vlan_pop", skb_vlan_pop,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, 0, 0, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_change_proto, "skb_change_proto", skb_change_proto,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
+			     BPFVM_ARG_ANYTHING, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_ecn_set_ce, "skb_ecn_set_ce", skb_ecn_set_ce,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, 0, 0, 0, 0),
 		BPFVM_HELPER(BPF_FUNC_skb_change_head, "skb_change_head", skb_change_head,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
 			     BPFVM_ARG_ANYTHING, 0, 0),
@@ -426,7 +512,9 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 	helpers[1].prog_types = SKB_TYPES; /* load_bytes_relative */
 	for (size_t i = 2; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
 		helpers[i].prog_types = TC_ONLY;
-		helpers[i].changes_pkt_data = 1;
+		/* ECN marking rewrites two bytes in place; the rest may move
+		 * or resize the packet. */
+		helpers[i].changes_pkt_data = helpers[i].id != BPF_FUNC_skb_ecn_set_ce;
 	}
 	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
 		int rc = bpfvm_vm_register_helper(vm, &helpers[i]);

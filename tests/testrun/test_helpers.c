@@ -642,3 +642,65 @@ TEST(random_skb_change_head_tail_sequences_match_the_kernel)
 		CHECK(res.rc == 0 || res.rc == -ENOSPC);
 	}
 }
+
+/* A frame of the given EtherType(s): IPv4 (tos byte) or IPv6 (traffic
+ * class), optionally behind a VLAN tag. */
+static size_t l3_frame(uint8_t *p, int v6, int tagged, uint8_t tclass)
+{
+	memset(p, 0, 128);
+	tr_udp4(p, 90, tr_mac_other);
+	if (v6) {
+		p[12] = 0x86, p[13] = 0xdd;
+		p[14] = (uint8_t)(0x60 | tclass >> 4), p[15] = (uint8_t)(tclass << 4);
+		p[18] = 0, p[19] = 36, p[20] = 17, p[21] = 64;
+	} else {
+		p[15] = tclass;
+		p[24] = p[25] = 0;
+		uint32_t sum = 0;
+		for (int i = 0; i < 20; i += 2)
+			sum += (uint32_t)(p[14 + i] << 8 | p[15 + i]);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		p[24] = (uint8_t)(~sum >> 8), p[25] = (uint8_t)~sum;
+	}
+	if (!tagged)
+		return 90;
+	memmove(p + 16, p + 12, 90 - 12);
+	p[12] = 0x81, p[13] = 0x00, p[14] = 0x00, p[15] = 0x05;
+	return 94;
+}
+
+TEST(skb_change_proto_and_ecn_set_ce_match_the_kernel)
+{
+	/* change_proto(to) then ecn_set_ce, return both results and len */
+	const int32_t tos[] = {0, 1, 2, 3, 0xfc, 0xfd, 0xfe};
+	const int32_t protos[] = {0xdd86, 0x0008, 0x1234};
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int tagged = 0; tagged < 2; tagged++)
+			for (size_t t = 0; t < NINSNS(tos); t++)
+				for (size_t q = 0; q < NINSNS(protos); q++) {
+					const struct bpfvm_insn p[] = {
+						MOV64_REG(6, 1), CALL(BPF_FUNC_skb_ecn_set_ce), MOV64_REG(7, 0),
+						MOV64_REG(1, 6), MOV64_IMM(2, protos[q]), MOV64_IMM(3, 0),
+						CALL(BPF_FUNC_skb_change_proto),
+						I(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 4), ADD64_REG(7, 0),
+						MOV64_REG(1, 6), CALL(BPF_FUNC_skb_ecn_set_ce),
+						I(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 20), ADD64_REG(7, 0),
+						LDX_W(2, 6, offsetof(struct __sk_buff, len)),
+						I(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 24), ADD64_REG(7, 2),
+						MOV64_REG(0, 7), EXIT(),
+					};
+					size_t len = l3_frame(pkt, v6, tagged, (uint8_t)tos[t]);
+					struct bpfvm_test_run_opts o = pkt_opts(len);
+					CHECK_SAME(BPFVM_PROG_SCHED_CLS, p, &o, &res);
+					CHECK_EQ(res.rc, 0);
+				}
+	/* an ECT(0) IPv4 frame becomes CE with a still valid header checksum */
+	const struct bpfvm_insn ce[] = {CALL(BPF_FUNC_skb_ecn_set_ce), EXIT()};
+	size_t len = l3_frame(pkt, 0, 0, 2);
+	struct bpfvm_test_run_opts o = pkt_opts(len);
+	CHECK_SAME(BPFVM_PROG_SCHED_CLS, ce, &o, &res);
+	CHECK_EQ(res.retval, 1);
+	CHECK_EQ(res.data_out[15], 3);
+	CHECK(ipv4_csum_ok(res.data_out));
+}
