@@ -144,10 +144,8 @@ static int array_update(struct bpfvm_map *map, const void *key, const void *valu
 	if (map->def.type != BPFVM_MAP_PERCPU_ARRAY) {
 		memcpy(v, value, map->def.value_size);
 	} else if (cpu == BPFVM_ALL_CPUS) {
-		for (int c = 0; c < BPFVM_NR_CPUS; c++)
-			memcpy(v + (size_t)c * map->pcpu_stride,
-			       (const unsigned char *)value + (size_t)c * map->pcpu_stride,
-			       map->def.value_size);
+		/* Whole 8-byte strides, as the kernel's copy_map_value_long. */
+		memcpy(v, value, bpfvm__map_host_value_size(map));
 	} else {
 		memcpy(v + (size_t)bpfvm__cpu_slot((uint32_t)cpu) * map->pcpu_stride, value,
 		       map->def.value_size);
@@ -170,10 +168,7 @@ static int array_copy(struct bpfvm_map *map, const void *key, void *value)
 		memcpy(value, v, map->def.value_size);
 		return 0;
 	}
-	memset(value, 0, bpfvm__map_host_value_size(map));
-	for (int c = 0; c < BPFVM_NR_CPUS; c++)
-		memcpy((unsigned char *)value + (size_t)c * map->pcpu_stride,
-		       v + (size_t)c * map->pcpu_stride, map->def.value_size);
+	memcpy(value, v, bpfvm__map_host_value_size(map));
 	return 0;
 }
 

@@ -349,11 +349,14 @@ static void store_value(struct bpfvm_htab *h, struct htab_elem *e, const void *v
 		memcpy(v, value, vs);
 		return;
 	}
+	if (cpu == BPFVM_ALL_CPUS) {
+		/* Whole 8-byte strides, as the kernel's copy_map_value_long. */
+		memcpy(v, value, (size_t)stride * BPFVM_NR_CPUS);
+		return;
+	}
 	for (int c = 0; c < BPFVM_NR_CPUS; c++) {
 		unsigned char *dst = v + (size_t)c * stride;
-		if (cpu == BPFVM_ALL_CPUS)
-			memcpy(dst, (const unsigned char *)value + (size_t)c * stride, vs);
-		else if ((uint32_t)c == bpfvm__cpu_slot((uint32_t)cpu))
+		if ((uint32_t)c == bpfvm__cpu_slot((uint32_t)cpu))
 			memcpy(dst, value, vs);
 		else if (is_new)
 			memset(dst, 0, vs);
@@ -372,11 +375,7 @@ static void copy_value_out(struct bpfvm_htab *h, struct htab_elem *e, void *valu
 		memcpy(value, elem_value(h, e), h->map.def.value_size);
 		return;
 	}
-	memset(value, 0, bpfvm__map_host_value_size(&h->map));
-	for (int c = 0; c < BPFVM_NR_CPUS; c++)
-		memcpy((unsigned char *)value + (size_t)c * h->map.pcpu_stride,
-		       (unsigned char *)elem_value(h, e) + (size_t)c * h->map.pcpu_stride,
-		       h->map.def.value_size);
+	memcpy(value, elem_value(h, e), bpfvm__map_host_value_size(&h->map));
 }
 
 static struct htab_elem *elem_new(struct bpfvm_htab *h, const void *key, uint32_t hash)

@@ -73,6 +73,24 @@ static unsigned rnd(unsigned *s)
 	return *s >> 8;
 }
 
+static int percpu_type(enum bpfvm_map_type t)
+{
+	return t == BPFVM_MAP_PERCPU_ARRAY || t == BPFVM_MAP_PERCPU_HASH;
+}
+
+/* The kernel's number of possible CPUs (its per-CPU value count). */
+static int kernel_cpus(void)
+{
+	int first = 0, last = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	if (f) {
+		if (fscanf(f, "%d-%d", &first, &last) < 2)
+			last = first;
+		fclose(f);
+	}
+	return last + 1;
+}
+
 struct diff_ctx {
 	const char *what;
 	int mismatches;
@@ -120,7 +138,17 @@ static void run_sequence(const char *what, const struct bpfvm_map_def *d, unsign
 	}
 	int queue = d->type == BPFVM_MAP_QUEUE || d->type == BPFVM_MAP_STACK;
 	size_t ks = d->key_size ? d->key_size : 1, vs = d->value_size;
-	uint8_t key[64], kval[256], vval[256], knext[64], vnext[64];
+	size_t fill = vs; /* bytes written by updates */
+	if (percpu_type(d->type)) {
+		/* Host layout: 8-byte strides, one per CPU; the kernel has
+		 * kernel_cpus of them, bpfvm BPFVM_NR_CPUS. Compare the CPUs
+		 * both have. */
+		size_t stride = (vs + 7) & ~(size_t)7;
+		int both = kernel_cpus() < BPFVM_NR_CPUS ? kernel_cpus() : BPFVM_NR_CPUS;
+		fill = stride * (size_t)(kernel_cpus() > BPFVM_NR_CPUS ? kernel_cpus() : BPFVM_NR_CPUS);
+		vs = stride * (size_t)both;
+	}
+	uint8_t key[64], kval[1024], vval[1024], knext[64], vnext[64];
 	for (int step = 0; step < steps && c.mismatches < 5; step++) {
 		unsigned r = rnd(&seed);
 		int before = c.mismatches;
@@ -131,8 +159,8 @@ static void run_sequence(const char *what, const struct bpfvm_map_def *d, unsign
 		switch (op) {
 		case 0: { /* update with a random flag (3 = invalid) */
 			uint64_t flags = (r >> 14) % 4;
-			for (size_t i = 0; i < vs; i++)
-				kval[i] = (uint8_t)(r >> (i % 3));
+			for (size_t i = 0; i < fill; i++)
+				kval[i] = (uint8_t)(r >> (i % 3)) ^ (uint8_t)(i / 8);
 			krc = kmap_op(BPF_MAP_UPDATE_ELEM, kfd, kp, kval, flags);
 			rc = bpfvm_map_update(m, kp, kval, flags);
 			if (krc != rc)
@@ -140,8 +168,8 @@ static void run_sequence(const char *what, const struct bpfvm_map_def *d, unsign
 			break;
 		}
 		case 1:
-			memset(kval, 0xee, vs);
-			memset(vval, 0xee, vs);
+			memset(kval, 0xee, fill);
+			memset(vval, 0xee, fill);
 			krc = kmap_op(BPF_MAP_LOOKUP_ELEM, kfd, kp, kval, 0);
 			rc = bpfvm_map_lookup(m, kp, vval);
 			if (krc != rc)
@@ -173,8 +201,8 @@ static void run_sequence(const char *what, const struct bpfvm_map_def *d, unsign
 			break;
 		}
 		default:
-			memset(kval, 0xee, vs);
-			memset(vval, 0xee, vs);
+			memset(kval, 0xee, fill);
+			memset(vval, 0xee, fill);
 			krc = kmap_op(BPF_MAP_LOOKUP_AND_DELETE_ELEM, kfd, kp, kval, 0);
 			rc = bpfvm_map_lookup_and_delete(m, kp, vval);
 			if (krc != rc)
@@ -238,6 +266,21 @@ TEST(kernel_diff_host_access_modes)
 	struct bpfvm_map_def a = {.type = BPFVM_MAP_ARRAY, .key_size = 4, .value_size = 4,
 				  .max_entries = 8, .flags = BPF_F_RDONLY_PROG};
 	run_sequence("array rdonly_prog", &a, 10, 2000, 11);
+}
+
+TEST(kernel_diff_percpu_maps)
+{
+	const char *why;
+	if (!kernel_available(&why))
+		SKIP(why);
+	if (kernel_cpus() * 24 > 1024)
+		SKIP("too many possible CPUs for the test's buffers");
+	struct bpfvm_map_def a = {.type = BPFVM_MAP_PERCPU_ARRAY, .key_size = 4, .value_size = 12,
+				  .max_entries = 6};
+	run_sequence("percpu array", &a, 8, 5000, 12);
+	struct bpfvm_map_def h = {.type = BPFVM_MAP_PERCPU_HASH, .key_size = 4, .value_size = 4,
+				  .max_entries = 16, .flags = ZERO_SEED};
+	run_sequence("percpu hash", &h, 24, 10000, 13);
 }
 
 TEST(kernel_diff_queue_stack)
