@@ -155,3 +155,64 @@ TEST(array_direct_value_access_through_ld_imm64)
 		bpfvm_vm_destroy(vm);
 	}
 }
+
+TEST(lru_program_lookup_protects_an_element_from_eviction)
+{
+	for (size_t m = 0; m < NMODES; m++) {
+		struct bpfvm_vm *vm;
+		CHECK_EQ(bpfvm_vm_create(&vm), 0);
+		struct bpfvm_map *map = make_map(vm, BPFVM_MAP_LRU_HASH, 4, 8, 4, 0);
+		uint64_t v = 1;
+		for (uint32_t k = 0; k < 4; k++)
+			bpfvm_map_update(map, &k, &v, BPFVM_ANY);
+		struct bpfvm_prog *p = load_in(vm, m,
+			"r1 = 0\n*(u32 *)(r10 - 4) = r1\n"
+			"r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\n"
+			"r0 = 0\nexit\n", &map, 1);
+		if (p)
+			run_prog_on(p, NULL, 0, 0, modes[m].engine);
+		uint32_t k = 4;
+		CHECK_EQ(bpfvm_map_update(map, &k, &v, BPFVM_ANY), 0);
+		k = 0; /* referenced by the program: kept */
+		CHECK_EQ(bpfvm_map_lookup(map, &k, &v), p ? 0 : -ENOENT);
+		k = 1; /* the least recent unreferenced one went */
+		CHECK_EQ(bpfvm_map_lookup(map, &k, &v), p ? -ENOENT : 0);
+		bpfvm_vm_destroy(vm);
+	}
+}
+
+TEST(array_of_maps_lookup_gives_the_inner_map_to_a_program)
+{
+	for (size_t m = 0; m < NMODES; m++) {
+		struct bpfvm_vm *vm;
+		CHECK_EQ(bpfvm_vm_create(&vm), 0);
+		struct bpfvm_map *inner = make_map(vm, BPFVM_MAP_HASH, 4, 8, 4, 0);
+		struct bpfvm_map_def def = {.type = BPFVM_MAP_ARRAY_OF_MAPS, .key_size = 4,
+					    .value_size = 4, .max_entries = 2, .inner = inner};
+		struct bpfvm_map *outer;
+		CHECK_EQ(bpfvm_map_create(vm, &def, &outer), 0);
+		uint32_t one = 1, id = bpfvm_map_id(inner);
+		CHECK_EQ(bpfvm_map_update(outer, &one, &id, BPFVM_ANY), 0);
+		/* Insert inner[7] = 55 through outer[1], then read it back;
+		 * outer[0] is empty: NULL. */
+		struct bpfvm_prog *p = load_in(vm, m,
+			"r1 = 0\n*(u32 *)(r10 - 4) = r1\n"
+			"r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\n"
+			"if r0 != 0 goto fail\n"
+			"r1 = 1\n*(u32 *)(r10 - 4) = r1\n"
+			"r1 = map[0] ll\nr2 = r10\nr2 += -4\ncall 1\n"
+			"if r0 == 0 goto fail\n"
+			"r6 = r0\n"
+			"r1 = 7\n*(u32 *)(r10 - 8) = r1\n"
+			"r1 = 55\n*(u64 *)(r10 - 16) = r1\n"
+			"r1 = r6\nr2 = r10\nr2 += -8\nr3 = r10\nr3 += -16\nr4 = 0\ncall 2\n"
+			"if r0 != 0 goto fail\n"
+			"r1 = r6\nr2 = r10\nr2 += -8\ncall 1\n"
+			"if r0 == 0 goto fail\n"
+			"r0 = *(u64 *)(r0 + 0)\nexit\n"
+			"fail: r0 = 1\nexit\n", &outer, 1);
+		if (p)
+			CHECK_EQ(run_prog_on(p, NULL, 0, 0, modes[m].engine), 55);
+		bpfvm_vm_destroy(vm);
+	}
+}
