@@ -203,6 +203,12 @@ static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run);
 /* The whole run is a read-side section of the VM's map memory. */
 int bpfvm_prog_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
+	/* A program without maps cannot reach map memory (tail calls and
+	 * inner maps both go through a map of the program), so it needs no
+	 * read-side section: two atomic operations less per run, which is
+	 * most of the cost of a short filter. */
+	if (prog->nmaps == 0)
+		return run_engine(prog, run);
 	uint64_t token = bpfvm__rcu_read_lock(prog->vm);
 	int rc = run_engine(prog, run);
 	bpfvm__rcu_read_unlock(prog->vm, token);

@@ -114,6 +114,19 @@ static inline void interp_zero_frame(uint8_t *frame)
 #endif
 }
 
+/* Zero the top `bytes` of a frame (rounded up to 64): what a verified
+ * program can touch, as the verifier measured it (prog->stack_depth).
+ * Short filters then do not pay for zeroing 512 bytes on every run. */
+static inline void interp_zero_stack_top(uint8_t *frame, uint32_t bytes)
+{
+	if (bytes >= BPFVM_STACK_SIZE - 63) {
+		interp_zero_frame(frame);
+		return;
+	}
+	uint32_t rounded = (bytes + 63) & ~63u;
+	memset(frame + BPFVM_STACK_SIZE - rounded, 0, rounded);
+}
+
 /* May programs of prog's type call helper h (its prog_types mask)? */
 static inline int interp_helper_allowed(const struct bpfvm_prog *prog, const struct bpfvm_helper *h)
 {
@@ -392,7 +405,10 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		 * the regions: the stack frames are the run's own memory. */
 		bpfvm__call_allow_fixed_region(&st.cc, st.stack, sizeof(st.stack), 1);
 	}
-	interp_zero_frame(st.stack[0]);
+	/* stack_depth 0 means "not measured" (a program loaded without the
+	 * verifier), so only a measured depth narrows the zeroing. */
+	interp_zero_stack_top(st.stack[0], st.cc.checked || !prog->stack_depth ? BPFVM_STACK_SIZE
+									   : prog->stack_depth);
 
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
 	uint64_t r0 = 0;
