@@ -514,13 +514,6 @@ int bpfvm_cbpf_translate_batch(const struct bpfvm_cbpf_insn *insns, size_t n,
 
 /* ---- loading and running ------------------------------------------------------------ */
 
-/* The engines come from other components; without them bpfvm_prog_load
- * already reports what is missing, and these are never reached. */
-#pragma weak bpfvm__interp_prepare
-#pragma weak bpfvm__interp_release
-#pragma weak bpfvm__jit_prepare
-#pragma weak bpfvm__jit_release
-
 /* Prepare the engines again for a program that runs without run-time
  * checks. The translation is safe by construction (every packet access is
  * preceded by its bounds check against caplen, M[] are fixed stack slots
@@ -530,11 +523,11 @@ static int run_unchecked(struct bpfvm_prog *prog, char *err, size_t errlen)
 {
 	int rc = 0;
 	prog->safety = BPFVM_SAFETY_VERIFIED;
-	if (prog->interp && bpfvm__interp_release && bpfvm__interp_prepare) {
+	if (prog->interp) {
 		bpfvm__interp_release(prog);
 		rc = bpfvm__interp_prepare(prog, err, errlen);
 	}
-	if (!rc && prog->jit && bpfvm__jit_release && bpfvm__jit_prepare) {
+	if (!rc && prog->jit) {
 		bpfvm__jit_release(prog);
 		rc = bpfvm__jit_prepare(prog, err, errlen);
 	}
