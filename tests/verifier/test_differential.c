@@ -101,6 +101,12 @@ static int kload(const struct bpfvm_insn *insns, int n, const int *fds, char *ms
 				*--end = 0;
 			char *line = strrchr(log, '\n');
 			line = line ? line + 1 : log;
+			/* the kernel appends this one to the instruction's line */
+			const char *inf = strstr(line, "infinite loop detected at insn");
+			if (inf) {
+				snprintf(msg, msglen, "%.200s", inf);
+				break;
+			}
 			if (line == log || !is_noise(line)) {
 				snprintf(msg, msglen, "%.500s", line);
 				break;
