@@ -188,7 +188,8 @@ static int read_license_and_version(struct bpfvm_object *obj, size_t shndx, cons
 		return obj_error(obj, -EINVAL, "section %s: truncated or corrupt", name);
 	if (!strcmp(name, "license")) {
 		size_t n = data->d_size < sizeof(obj->license) - 1 ? data->d_size : sizeof(obj->license) - 1;
-		memcpy(obj->license, data->d_buf, n);
+		if (n) /* an empty or NOBITS section has no buffer */
+			memcpy(obj->license, data->d_buf, n);
 		obj->license[n] = 0;
 	} else {
 		if (data->d_size != sizeof(uint32_t))
