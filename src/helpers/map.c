@@ -22,10 +22,18 @@ struct bpfvm_map *bpfvm__helper_map(struct bpfvm_call_ctx *cc, uint64_t reg)
 	struct bpfvm_map *map = (struct bpfvm_map *)(uintptr_t)reg;
 	if (!cc->checked)
 		return map;
-	for (size_t i = 0; i < cc->prog->nmaps; i++)
+	int has_outer = 0;
+	for (size_t i = 0; i < cc->prog->nmaps; i++) {
 		if (cc->prog->maps[i] == map)
 			return map;
-	/* Inner maps of maps of maps are maps of the VM too. */
+		enum bpfvm_map_type t = cc->prog->maps[i]->def.type;
+		has_outer |= t == BPFVM_MAP_ARRAY_OF_MAPS || t == BPFVM_MAP_HASH_OF_MAPS;
+	}
+	/* Otherwise only an inner map, reachable through a map of maps of the
+	 * program (a program without maps runs outside any read-side
+	 * section, see bpfvm_prog_run). */
+	if (!has_outer)
+		return NULL;
 	struct bpfvm_vm *vm = cc->vm;
 	struct bpfvm_map *found = NULL;
 	pthread_mutex_lock(&vm->lock);

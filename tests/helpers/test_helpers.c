@@ -447,3 +447,20 @@ TEST(checked_program_cannot_pass_a_fake_map)
 	}
 	bpfvm_vm_destroy(vm);
 }
+
+TEST(checked_program_cannot_use_a_map_it_was_not_given)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map *other = make_map(vm, BPFVM_MAP_ARRAY, 4, 8, 1, 0);
+	char text[256];
+	/* The real address of a map of the VM, forged as an immediate. */
+	snprintf(text, sizeof(text),
+		 "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr1 = %llu ll\nr2 = r10\nr2 += -4\ncall 1\nexit\n",
+		 (unsigned long long)(uintptr_t)other);
+	struct bpfvm_prog *p = load_prog(vm, text, NULL, 0);
+	CHECK(p);
+	if (p)
+		CHECK_EQ(run_prog(p, NULL, 0, 0), 0);
+	bpfvm_vm_destroy(vm);
+}
