@@ -65,7 +65,7 @@ static int check_unpriv_bounds(struct venv *env, int dst, const struct vreg *r)
 }
 
 static int adjust_ptr_alu(struct venv *env, const struct bpfvm_insn *insn, int op, bool is64, int dst,
-			  const struct vreg *ptr, const struct vreg *offr)
+			  const struct vreg *ptr, const struct vreg *offr, bool scalar_dst)
 {
 	struct vreg *d = &vcur_regs(env)[dst];
 	bool known = tnum_is_const(offr->var_off);
@@ -137,7 +137,7 @@ static int adjust_ptr_alu(struct venv *env, const struct bpfvm_insn *insn, int o
 		}
 		break;
 	case BPFVM_ALU_SUB:
-		if (dst != -1 && d == offr)
+		if (scalar_dst)
 			return verr(env, -EACCES, "R%d tried to subtract pointer from scalar\n", dst);
 		if (p.type == PTR_TO_STACK)
 			return verr(env, -EACCES, "R%d subtraction from stack pointer prohibited\n", dst);
@@ -198,13 +198,11 @@ static int adjust_reg_vals(struct venv *env, const struct bpfvm_insn *insn, int 
 			}
 			/* scalar += pointer */
 			struct vreg scalar = *dst;
-			if (op == BPFVM_ALU_SUB)
-				return verr(env, -EACCES, "R%d tried to subtract pointer from scalar\n", insn->dst);
-			return adjust_ptr_alu(env, insn, op, is64, insn->dst, src, &scalar);
+			return adjust_ptr_alu(env, insn, op, is64, insn->dst, src, &scalar, true);
 		}
 		if (dst->type != SCALAR_VALUE) {
 			struct vreg ptr = *dst;
-			return adjust_ptr_alu(env, insn, op, is64, insn->dst, &ptr, src);
+			return adjust_ptr_alu(env, insn, op, is64, insn->dst, &ptr, src, false);
 		}
 	} else {
 		vreg_mark_unknown(&srcv);
@@ -212,7 +210,7 @@ static int adjust_reg_vals(struct venv *env, const struct bpfvm_insn *insn, int 
 		src = &srcv;
 		if (dst->type != SCALAR_VALUE) {
 			struct vreg ptr = *dst;
-			return adjust_ptr_alu(env, insn, op, is64, insn->dst, &ptr, src);
+			return adjust_ptr_alu(env, insn, op, is64, insn->dst, &ptr, src, false);
 		}
 	}
 	struct vreg s = *src;
