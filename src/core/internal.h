@@ -64,6 +64,10 @@ struct bpfvm_prog {
 	 * value address, function pc), else 0. */
 	uint64_t *lddw_value;
 	const char *const *line_info;
+	/* Map values LD_IMM64 addresses directly (src_reg 2/6): regions a
+	 * checked run may access, collected once at load for both engines. */
+	struct bpfvm_region *map_values;
+	int nmap_values;
 	uint32_t stack_depth;     /* max bytes of stack used, if the verifier knows */
 	struct bpfvm_interp_code *interp;
 	struct bpfvm_jit_code *jit;
@@ -104,6 +108,9 @@ int bpfvm__region_allowed(const struct bpfvm_call_ctx *cc, uint64_t addr, size_t
 void bpfvm__call_allow_fixed_region(struct bpfvm_call_ctx *cc, void *addr, size_t size, int writable);
 /* Prepare a call context for a run of prog (regions from run, ctx). */
 void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, struct bpfvm_run *run);
+/* Let a checked run of prog access the map values prog addresses
+ * directly (at entry and after a tail call into prog). */
+void bpfvm__allow_map_values(struct bpfvm_call_ctx *cc, const struct bpfvm_prog *prog);
 /* Printf to the run's error buffer; returns err. */
 int bpfvm__run_error(struct bpfvm_run *run, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -11,6 +11,32 @@ static int jit_available(void)
 	return bpfvm__jit_supported();
 }
 
+/* Remember the value of map as a region checked runs may access (only
+ * element 0 of an array is directly addressable). */
+static int note_map_value(struct bpfvm_prog *prog, struct bpfvm_map *map)
+{
+	uint64_t base;
+	if (bpfvm__map_direct_value_addr(map, 0, &base))
+		return 0;
+	for (int i = 0; i < prog->nmap_values; i++)
+		if ((uint64_t)(uintptr_t)prog->map_values[i].addr == base)
+			return 0;
+	struct bpfvm_region *r = realloc(prog->map_values, (size_t)(prog->nmap_values + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	prog->map_values = r;
+	r[prog->nmap_values++] = (struct bpfvm_region){(void *)(uintptr_t)base,
+						       bpfvm_map_def(map)->value_size, 1};
+	return 0;
+}
+
+void bpfvm__allow_map_values(struct bpfvm_call_ctx *cc, const struct bpfvm_prog *prog)
+{
+	for (int i = 0; i < prog->nmap_values; i++)
+		bpfvm_call_allow_region(cc, prog->map_values[i].addr, prog->map_values[i].size,
+					prog->map_values[i].writable);
+}
+
 /* Resolve the helper of every CALL_HELPER and the run-time value of every
  * LD_IMM64, once, so that the engines only read tables. */
 static int resolve_slots(struct bpfvm_prog *prog, char *err, size_t errlen)
@@ -49,6 +75,10 @@ static int resolve_slots(struct bpfvm_prog *prog, char *err, size_t errlen)
 					snprintf(err, errlen, "insn %zu: map %u has no direct value access at offset %d",
 						 pc, (uint32_t)d.imm, d.imm2);
 					return -EINVAL;
+				}
+				if (note_map_value(prog, prog->maps[(uint32_t)d.imm])) {
+					snprintf(err, errlen, "out of memory");
+					return -ENOMEM;
 				}
 				break;
 			case BPFVM_LDDW_FUNC:
@@ -173,6 +203,7 @@ void bpfvm_prog_destroy(struct bpfvm_prog *prog)
 	free(prog->insns);
 	free(prog->call_helper);
 	free(prog->lddw_value);
+	free(prog->map_values);
 	free(prog);
 }
 

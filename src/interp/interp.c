@@ -143,13 +143,6 @@ static int is_map_of(const struct bpfvm_prog *prog, uint64_t ptr)
 	return 0;
 }
 
-static void allow_map_values(struct interp_state *st, const struct bpfvm_prog *prog)
-{
-	const struct bpfvm_interp_code *ic = prog->interp;
-	for (int i = 0; i < ic->nmap_values; i++)
-		bpfvm_call_allow_region(&st->cc, ic->map_values[i].addr, ic->map_values[i].size,
-					ic->map_values[i].writable);
-}
 
 /* bpf_tail_call(ctx, map, index): the program in the slot, or NULL to fall
  * through (empty slot, out of range, 33 tail calls done). In checked mode
@@ -186,7 +179,7 @@ interp_tail_target(struct interp_state *st, struct bpfvm_prog *prog, const struc
 				    "tail call from a verified program into '%s', which needs run-time checks",
 				    next->name);
 	if (checked)
-		allow_map_values(st, next);
+		bpfvm__allow_map_values(&st->cc, next);
 	st->cc.tail_calls++;
 	*target = next;
 	return 0;
@@ -257,7 +250,6 @@ static void free_code(struct bpfvm_interp_code *ic)
 	if (!ic)
 		return;
 	free(ic->insns);
-	free(ic->map_values);
 	free(ic);
 }
 
@@ -271,26 +263,6 @@ static int resolve_target(struct bpfvm_interp_code *ic, const struct bpfvm_prog 
 		return -EINVAL;
 	}
 	ic->insns[pc].x.t = &ic->insns[t];
-	return 0;
-}
-
-/* LD_IMM64 of a map value: remember the value as a region checked runs
- * may access (only element 0 of an array is directly addressable). */
-static int note_map_value(struct bpfvm_interp_code *ic, const struct bpfvm_prog *prog,
-			  const struct bpfvm_decoded *d)
-{
-	if (!bpfvm_map_def || !bpfvm__map_direct_value_addr || (uint32_t)d->imm >= prog->nmaps)
-		return 0;
-	struct bpfvm_map *map = prog->maps[(uint32_t)d->imm];
-	uint64_t base;
-	if (bpfvm__map_direct_value_addr(map, 0, &base))
-		return 0;
-	struct bpfvm_region *r = realloc(ic->map_values, (size_t)(ic->nmap_values + 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	ic->map_values = r;
-	r[ic->nmap_values++] = (struct bpfvm_region){(void *)(uintptr_t)base,
-						     bpfvm_map_def(map)->value_size, 1};
 	return 0;
 }
 
@@ -331,8 +303,6 @@ static int decode_slot(struct bpfvm_interp_code *ic, const struct bpfvm_prog *pr
 	case BPFVM_KIND_LDDW:
 		ins->x.u64 = prog->lddw_value[pc];
 		ic->insns[pc + 1].h = INTERP_H_SECOND_SLOT;
-		if (info->op == BPFVM_LDDW_MAP_VALUE || info->op == BPFVM_LDDW_MAP_IDX_VALUE)
-			return note_map_value(ic, prog, d);
 		return 0;
 	case BPFVM_KIND_LDX:
 	case BPFVM_KIND_LDXSX:
@@ -400,7 +370,7 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	else
 		st.loop = interp_loop_verified;
 	if (st.cc.checked) {
-		allow_map_values(&st, prog);
+		bpfvm__allow_map_values(&st.cc, prog);
 		/* Helpers check the pointers a checked program passes against
 		 * the regions: the stack frames are the run's own memory. */
 		bpfvm__call_allow_fixed_region(&st.cc, st.stack, sizeof(st.stack), 1);

@@ -36,10 +36,6 @@ struct interp_insn {
 struct bpfvm_interp_code {
 	struct interp_insn *insns; /* n + 1 slots: the last is INTERP_H_END */
 	size_t n;
-	/* Map values addressed directly by LD_IMM64 (src 2/6): regions a
-	 * checked-mode run may access. */
-	struct bpfvm_region *map_values;
-	int nmap_values;
 };
 
 /* What a bpf-to-bpf call saves. */

@@ -76,10 +76,6 @@ struct bpfvm_jit_code {
 	int checked;
 	int blinded;
 	unsigned passes;  /* emission passes until the layout converged */
-	/* Map values the program addresses with LD_IMM64 (src 2/6): regions a
-	 * checked run may access, as in the interpreter. */
-	struct bpfvm_region *map_values;
-	int nmap_values;
 	/* int entry(struct jit_state *, void *target, const uint64_t args[5], uint64_t fp) */
 	int (*entry)(struct jit_state *st, const void *target, const uint64_t *args, uint64_t fp);
 };

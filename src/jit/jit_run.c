@@ -78,13 +78,6 @@ static uint64_t tail_fault(struct jit_state *st, enum jit_fault kind, uint64_t m
 	return 1;
 }
 
-static void allow_map_values(struct jit_state *st, const struct bpfvm_prog *prog)
-{
-	const struct bpfvm_jit_code *jit = prog->jit;
-	for (int i = 0; i < jit->nmap_values; i++)
-		bpfvm_call_allow_region(&st->cc, jit->map_values[i].addr, jit->map_values[i].size,
-					jit->map_values[i].writable);
-}
 
 /* Returns the code address of the target, 0 to fall through (empty slot,
  * index out of range, 33 tail calls done), 1 after a fault (generated
@@ -117,7 +110,7 @@ uint64_t bpfvm__jit_tail_call(uint64_t ctx, uint64_t map, uint64_t index, struct
 	if (!st->cc.checked && target->safety == BPFVM_SAFETY_CHECKED)
 		return tail_fault(st, JIT_FAULT_TAIL_CHECKED, map, target);
 	if (st->cc.checked)
-		allow_map_values(st, target);
+		bpfvm__allow_map_values(&st->cc, target);
 	st->cc.tail_calls++;
 	st->cc.prog = target;
 	st->tail_ctx = (uint64_t)(uintptr_t)st->cc.run->ctx;
@@ -295,7 +288,7 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		/* Helpers check pointers against the regions: the stack is the
 		 * run's own memory (the generated code checks it inline). */
 		bpfvm__call_allow_fixed_region(&st.cc, stack, sizeof(stack), 1);
-		allow_map_values(&st, prog);
+		bpfvm__allow_map_values(&st.cc, prog);
 	}
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
 	const struct bpfvm_jit_code *jit = prog->jit;

@@ -1104,26 +1104,6 @@ int bpfvm__jit_supported(void)
 	return 1;
 }
 
-/* LD_IMM64 of a map value: a region checked runs may access (element 0
- * of an array, as the interpreter allows). */
-static int note_map_value(struct bpfvm_jit_code *jit, const struct bpfvm_prog *prog,
-			  const struct bpfvm_decoded *d)
-{
-	if (!bpfvm_map_def || !bpfvm__map_direct_value_addr || (uint32_t)d->imm >= prog->nmaps)
-		return 0;
-	struct bpfvm_map *map = prog->maps[(uint32_t)d->imm];
-	uint64_t base;
-	if (bpfvm__map_direct_value_addr(map, 0, &base))
-		return 0;
-	struct bpfvm_region *r = realloc(jit->map_values, (size_t)(jit->nmap_values + 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	jit->map_values = r;
-	r[jit->nmap_values++] = (struct bpfvm_region){(void *)(uintptr_t)base,
-						      bpfvm_map_def(map)->value_size, 1};
-	return 0;
-}
-
 static int decode_all(struct bpfvm_prog *prog, struct bpfvm_jit_code *jit,
 		      struct bpfvm_decoded *out, char *err, size_t errlen)
 {
@@ -1135,12 +1115,6 @@ static int decode_all(struct bpfvm_prog *prog, struct bpfvm_jit_code *jit,
 		if (info->kind == BPFVM_KIND_CALL && info->op == BPFVM_CALL_KFUNC) {
 			snprintf(err, errlen, "insn %zu: kfunc calls are not supported by the JIT", pc);
 			return -ENOTSUP;
-		}
-		if (info->kind == BPFVM_KIND_LDDW &&
-		    (info->op == BPFVM_LDDW_MAP_VALUE || info->op == BPFVM_LDDW_MAP_IDX_VALUE) &&
-		    note_map_value(jit, prog, &out[pc])) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
 		}
 		if (out[pc].slots == 2) {
 			pc++;
@@ -1270,8 +1244,6 @@ int bpfvm__jit_prepare(struct bpfvm_prog *prog, char *err, size_t errlen)
 	prog->jit = jit;
 	jit = NULL;
 out:
-	if (jit)
-		free(jit->map_values);
 	free(jit);
 	free(insns);
 	free(is_target);
@@ -1288,7 +1260,6 @@ void bpfvm__jit_release(struct bpfvm_prog *prog)
 		return;
 	munmap(jit->image, jit->map_size);
 	free(jit->addrs);
-	free(jit->map_values);
 	free(jit);
 	prog->jit = NULL;
 }
