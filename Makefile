@@ -124,3 +124,5 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_COMMON_OBJS:.o=.d) $(BUILD)/tools/conformance-plugin/plugin.d
+# Test and fuzz programs too: a shared header (tests/fuzz/progen.h) rebuilds them.
+-include $(TEST_BINS:=.d) $(FUZZ_BINS:=.d)
