@@ -17,12 +17,6 @@
 #include "interp/interp.h"
 #include "interp/interp_ops.h"
 
-/* Provided by the maps component; until it is linked in, tail calls find
- * no program and map value regions are not known. */
-#pragma weak bpfvm__prog_array_lookup
-#pragma weak bpfvm__map_direct_value_addr
-#pragma weak bpfvm_map_def
-
 #if defined(__GNUC__) && !defined(BPFVM_INTERP_SWITCH)
 #define INTERP_COMPUTED_GOTO 1
 #else
@@ -160,11 +154,11 @@ interp_tail_target(struct interp_state *st, struct bpfvm_prog *prog, const struc
 					    "tail call with r2 = 0x%llx, not a map of the program",
 					    (unsigned long long)map_ptr);
 		struct bpfvm_map *map = (struct bpfvm_map *)(uintptr_t)map_ptr;
-		if (bpfvm_map_def && bpfvm_map_def(map)->type != BPFVM_MAP_PROG_ARRAY)
+		if (bpfvm_map_def(map)->type != BPFVM_MAP_PROG_ARRAY)
 			return interp_fault(st, prog, code, ip, -EINVAL,
 					    "tail call through a map that is not a prog array");
 	}
-	if (st->cc.tail_calls >= BPFVM_MAX_TAIL_CALLS || index > UINT32_MAX || !bpfvm__prog_array_lookup)
+	if (st->cc.tail_calls >= BPFVM_MAX_TAIL_CALLS || index > UINT32_MAX)
 		return 0;
 	struct bpfvm_prog *next = bpfvm__prog_array_lookup((struct bpfvm_map *)(uintptr_t)map_ptr,
 							   (uint32_t)index);

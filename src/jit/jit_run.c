@@ -31,10 +31,6 @@ static void zero_frame(void *frame)
 	zero_bytes(frame, BPFVM_STACK_SIZE);
 }
 
-/* Provided by the maps component; a tail call without it finds nothing. */
-#pragma weak bpfvm__prog_array_lookup
-#pragma weak bpfvm_map_def
-
 int bpfvm__jit_check_access(struct jit_state *st, uint64_t addr, uint32_t info)
 {
 	uint32_t size = info & 0xf;
@@ -95,11 +91,10 @@ uint64_t bpfvm__jit_tail_call(uint64_t ctx, uint64_t map, uint64_t index, struct
 	if (st->cc.checked) {
 		if (!is_prog_map(cur, map))
 			return tail_fault(st, JIT_FAULT_TAIL_MAP, map, NULL);
-		if (bpfvm_map_def &&
-		    bpfvm_map_def((struct bpfvm_map *)(uintptr_t)map)->type != BPFVM_MAP_PROG_ARRAY)
+		if (bpfvm_map_def((struct bpfvm_map *)(uintptr_t)map)->type != BPFVM_MAP_PROG_ARRAY)
 			return tail_fault(st, JIT_FAULT_TAIL_NOT_PROG_ARRAY, map, NULL);
 	}
-	if (st->cc.tail_calls >= BPFVM_MAX_TAIL_CALLS || index > UINT32_MAX || !bpfvm__prog_array_lookup)
+	if (st->cc.tail_calls >= BPFVM_MAX_TAIL_CALLS || index > UINT32_MAX)
 		return 0;
 	struct bpfvm_prog *target = bpfvm__prog_array_lookup((struct bpfvm_map *)(uintptr_t)map,
 							     (uint32_t)index);
@@ -273,10 +268,15 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	st.cc.engine = &st;
 	st.main_prog = prog;
 	st.stack_lo = (uint64_t)(uintptr_t)stack;
-	/* Frame 0 starts zeroed, as in the interpreter; later frames are
-	 * zeroed by the call in checked mode (the verifier forbids reading
-	 * stack that was not written otherwise). */
-	zero_frame(stack);
+	/* Frame 0 starts zeroed, as in the interpreter (only the depth the
+	 * verifier measured, when it did); later frames are zeroed by the
+	 * call in checked mode (the verifier forbids reading stack that was
+	 * not written otherwise). */
+	if (st.cc.checked || !prog->stack_depth || prog->stack_depth > BPFVM_STACK_SIZE - 16)
+		zero_frame(stack);
+	else
+		zero_bytes(stack + BPFVM_STACK_SIZE - ((prog->stack_depth + 15) & ~15u),
+			   (prog->stack_depth + 15) & ~15u);
 	if (st.cc.checked) {
 		st.budget = run->budget ? run->budget : BPFVM_DEFAULT_BUDGET;
 		if (run->ctx && run->ctx_size) {

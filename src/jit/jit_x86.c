@@ -31,9 +31,6 @@
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
 
-/* Provided by the maps component (map values as checked-mode regions). */
-#pragma weak bpfvm__map_direct_value_addr
-#pragma weak bpfvm_map_def
 
 static const uint8_t bpf_to_x86[BPFVM_NREGS] = {
 	X86_RAX, X86_RDI, X86_RSI, X86_RDX, X86_RCX, X86_R8,

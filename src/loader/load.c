@@ -8,12 +8,6 @@
 
 #include "loader/loader.h"
 
-/* The maps component may land after the loader (see src/core/prog.c). */
-#pragma weak bpfvm_map_create
-#pragma weak bpfvm_map_update
-#pragma weak bpfvm_map_id
-#pragma weak bpfvm__map_direct_value_addr
-
 /* Prefix the VM's last error (set by a call that just failed). */
 static int obj_wrap_error(struct bpfvm_object *obj, int rc, const char *what)
 {
@@ -91,9 +85,6 @@ int bpfvm_object_create_maps(struct bpfvm_object *obj)
 {
 	if (obj->maps_created)
 		return 0;
-	if (obj->nmaps && !bpfvm_map_create)
-		return obj_error(obj, -ENOTSUP, "cannot create maps: the maps component is not built "
-				 "into this library");
 	if (!obj->map_handles) {
 		obj->map_handles = calloc(obj->nmaps ? obj->nmaps : 1, sizeof(*obj->map_handles));
 		if (!obj->map_handles)
@@ -245,7 +236,7 @@ void *bpfvm_object_map_data(struct bpfvm_object_map *map, size_t *size)
 	if (!map->handle)
 		return map->data;
 	uint64_t addr;
-	if (!bpfvm__map_direct_value_addr || bpfvm__map_direct_value_addr(map->handle, 0, &addr))
+	if (bpfvm__map_direct_value_addr(map->handle, 0, &addr))
 		return NULL;
 	return (void *)(uintptr_t)addr;
 }

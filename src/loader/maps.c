@@ -10,7 +10,6 @@
 
 #include "loader/loader.h"
 
-#pragma weak bpfvm_map_destroy /* until the maps component lands */
 
 static int known_map_type(uint32_t type)
 {
@@ -42,7 +41,7 @@ void obj_maps_free(struct bpfvm_object *obj)
 {
 	for (size_t i = 0; i < obj->nmaps; i++) {
 		struct bpfvm_object_map *m = &obj->maps[i];
-		if (m->handle && bpfvm_map_destroy)
+		if (m->handle)
 			bpfvm_map_destroy(m->handle);
 		free(m->name);
 		free(m->data);

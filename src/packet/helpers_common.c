@@ -5,9 +5,6 @@
 
 #include "packet/packet.h"
 
-#pragma weak bpfvm_map_lookup
-#pragma weak bpfvm_map_def
-
 #define ERR(e) ((uint64_t)(int64_t)-(e))
 #define TC_TYPES ((1ull << BPFVM_PROG_SCHED_CLS) | (1ull << BPFVM_PROG_SCHED_ACT))
 #define XDP_TYPE (1ull << BPFVM_PROG_XDP)
@@ -82,7 +79,7 @@ static uint64_t redirect_map(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 	uint64_t flags = r3;
 	if (flags & ~(F_ACTION_MASK | F_BROADCAST | F_EXCLUDE_INGRESS))
 		return XDP_ABORTED_;
-	if (!map || !bpfvm_map_lookup || !bpfvm_map_def)
+	if (!map)
 		return flags & F_ACTION_MASK;
 	const struct bpfvm_map_def *def = bpfvm_map_def(map);
 	uint8_t key[8] = {0}, value[64];
