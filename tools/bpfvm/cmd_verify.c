@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "objfile.h"
 
-#define MAX_CLI_MAPS 64
 
 struct verify_cfg {
 	const char *program;
@@ -63,58 +62,6 @@ static int parse_type(const char *name, enum bpfvm_prog_type *out)
 			return 0;
 		}
 	return -EINVAL;
-}
-
-static int map_type_of(const char *name, enum bpfvm_map_type *out)
-{
-	static const struct {
-		const char *name;
-		enum bpfvm_map_type type;
-	} types[] = {
-		{"hash", BPFVM_MAP_HASH}, {"array", BPFVM_MAP_ARRAY}, {"prog_array", BPFVM_MAP_PROG_ARRAY},
-		{"perf_event_array", BPFVM_MAP_PERF_EVENT_ARRAY}, {"percpu_hash", BPFVM_MAP_PERCPU_HASH},
-		{"percpu_array", BPFVM_MAP_PERCPU_ARRAY}, {"lru_hash", BPFVM_MAP_LRU_HASH},
-		{"lru_percpu_hash", BPFVM_MAP_LRU_PERCPU_HASH}, {"ringbuf", BPFVM_MAP_RINGBUF},
-		{"queue", BPFVM_MAP_QUEUE}, {"stack", BPFVM_MAP_STACK},
-	};
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (!strcmp(types[i].name, name)) {
-			*out = types[i].type;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-/* "hash:8:8:16,array:4:8:4" -> maps created on vm, in order. */
-static int create_maps(struct bpfvm_vm *vm, const char *spec, struct bpfvm_map **maps, size_t *n)
-{
-	char *copy = strdup(spec), *save = NULL;
-	int rc = CLI_OK;
-	*n = 0;
-	if (!copy)
-		return CLI_FAIL;
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char tname[32], extra;
-		unsigned k, v, m;
-		struct bpfvm_map_def def = {0};
-		if (*n == MAX_CLI_MAPS || sscanf(tok, "%31[a-z_]:%u:%u:%u%c", tname, &k, &v, &m, &extra) != 4 ||
-		    map_type_of(tname, &def.type)) {
-			cli_error("verify", "--maps: bad map '%s' (type:key_size:value_size:max_entries)", tok);
-			rc = CLI_USAGE;
-			break;
-		}
-		def.key_size = k;
-		def.value_size = v;
-		def.max_entries = m;
-		if (bpfvm_map_create(vm, &def, &maps[*n])) {
-			cli_error("verify", "--maps: map %zu '%s': %s", *n, tok, bpfvm_vm_last_error(vm));
-			rc = CLI_FAIL;
-			break;
-		}
-		(*n)++;
-	}
-	free(copy);
-	return rc;
 }
 
 static int parse_args(int argc, char **argv, struct verify_cfg *cfg)
@@ -226,7 +173,7 @@ static int cmd_verify(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	struct bpfvm_vm *vm = NULL;
-	struct bpfvm_map *maps[MAX_CLI_MAPS];
+	struct bpfvm_map **maps = NULL;
 	size_t nmaps = 0;
 	struct bpfvm_prog *prog = NULL;
 	if (bpfvm_vm_create(&vm)) {
@@ -234,8 +181,11 @@ static int cmd_verify(int argc, char **argv)
 		rc = CLI_FAIL;
 		goto out;
 	}
-	if (cfg.maps && (rc = create_maps(vm, cfg.maps, maps, &nmaps)))
+	if (cfg.maps && cli_parse_maps(vm, cfg.maps, &maps, &nmaps, err, sizeof(err))) {
+		cli_error("verify", "--maps: %s", err);
+		rc = CLI_FAIL;
 		goto out;
+	}
 	opts.maps = maps;
 	opts.nmaps = nmaps;
 	int lrc = bpfvm_prog_load(vm, p.insns, p.n, &opts, &prog);
@@ -252,6 +202,7 @@ out:
 	bpfvm_prog_destroy(prog);
 	for (size_t i = 0; i < nmaps; i++)
 		bpfvm_map_destroy(maps[i]);
+	free(maps);
 	bpfvm_vm_destroy(vm);
 	cli_program_free(&p);
 	free(log);
