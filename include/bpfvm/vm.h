@@ -75,6 +75,9 @@ struct bpfvm_prog_opts {
 	enum bpfvm_engine engine;    /* engine(s) to prepare */
 	int unpriv;                  /* verify with the unprivileged rules */
 	int jit_blind;               /* JIT: blind constants (untrusted code) */
+	/* The program's license, as the kernel's license attribute: GPL-only
+	 * helpers need a GPL-compatible one. NULL means "GPL". */
+	const char *license;
 	/* LD_IMM64 with src_reg 1/2 (map fd / map value) and imm N refers to
 	 * maps[N]; the program takes a reference on each. */
 	struct bpfvm_map *const *maps;

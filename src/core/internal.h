@@ -52,6 +52,7 @@ struct bpfvm_prog {
 	enum bpfvm_prog_type type;
 	enum bpfvm_safety safety;
 	int unpriv;
+	int gpl_compatible;       /* from opts->license, as the kernel decides */
 	int jit_blind;            /* JIT: blind constants (opts->jit_blind) */
 	struct bpfvm_insn *insns; /* as loaded (LD_IMM64 still holds map indexes) */
 	size_t n;

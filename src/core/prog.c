@@ -11,6 +11,20 @@ static int jit_available(void)
 	return bpfvm__jit_supported();
 }
 
+/* The kernel's license_is_gpl_compatible(): the licenses under which a
+ * program may call GPL-only helpers. */
+static int license_is_gpl_compatible(const char *license)
+{
+	static const char *const gpl[] = {"GPL", "GPL v2", "GPL and additional rights",
+					  "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"};
+	if (!license)
+		return 1;
+	for (size_t i = 0; i < sizeof(gpl) / sizeof(gpl[0]); i++)
+		if (strcmp(license, gpl[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Remember the value of map as a region checked runs may access (only
  * element 0 of an array is directly addressable). */
 static int note_map_value(struct bpfvm_prog *prog, struct bpfvm_map *map)
@@ -134,6 +148,7 @@ int bpfvm_prog_load(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t 
 	prog->type = opts->type;
 	prog->safety = opts->safety;
 	prog->unpriv = opts->unpriv;
+	prog->gpl_compatible = license_is_gpl_compatible(opts->license);
 	prog->jit_blind = opts->jit_blind;
 	prog->line_info = opts->line_info;
 	prog->n = n;

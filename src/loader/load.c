@@ -117,6 +117,10 @@ static int load_one(struct bpfvm_object_prog *p, const struct bpfvm_prog_opts *b
 	o.maps = obj->map_handles;
 	o.nmaps = obj->nmaps;
 	o.line_info = (const char *const *)p->line_info;
+	/* The license section decides GPL-only helpers, as in the kernel; an
+	 * object without one is taken as GPL rather than refused. */
+	if (!o.license && obj->license[0])
+		o.license = obj->license;
 	int rc = bpfvm_prog_load(obj->vm, p->insns, p->n, &o, &p->handle);
 	if (rc) {
 		char what[320];

@@ -387,6 +387,8 @@ int vcheck_helper_call(struct venv *env, const struct bpfvm_insn *insn, int insn
 	}
 	if (h->prog_types && !(h->prog_types & (1ULL << (env->prog->type & 63))))
 		return verr(env, -EINVAL, "program of this type cannot use helper %s\n", name);
+	if (h->gpl_only && !env->prog->gpl_compatible)
+		return verr(env, -EINVAL, "cannot call GPL-restricted function from non-GPL compatible program\n");
 	for (int i = 0; i < 5; i++)
 		if ((err = check_arg(env, h, i, &meta)))
 			return err;

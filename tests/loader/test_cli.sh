@@ -13,7 +13,7 @@ INC=/usr/include/$(uname -m)-linux-gnu
 obj() { clang -O2 -g -target bpf -I"$INC" -c "tests/loader/progs/$1.c" -o "$T_TMP/$1.o" && echo "$T_TMP/$1.o"; }
 SECTIONS=$(obj sections) GLOBALS=$(obj globals) LEGACY=$(obj legacy_maps) TAIL=$(obj tailcall)
 R9=$(obj tailcall_r9) HELLO=$(obj hello) BTFMAPS=$(obj btf_maps)
-BADEXT=$(obj bad_extern) BADMAP=$(obj bad_maptype)
+BADEXT=$(obj bad_extern) BADMAP=$(obj bad_maptype) PROPRIETARY=$(obj proprietary)
 
 t_expect "objdump lists sections" 0 "calc                                          184  code" -- "$BPFVM" objdump --headers "$SECTIONS"
 t_expect "objdump lists programs with types" 0 "tracepoint/syscalls/sys_enter_execve tracepoint" -- "$BPFVM" objdump --headers "$SECTIONS"
@@ -24,6 +24,9 @@ t_expect "objdump lists map table" 0 ".rodata                  array            
 t_expect "objdump shows static values" 0 "[2] = prog_two" -- "$BPFVM" objdump --headers "$BTFMAPS"
 t_expect "objdump shows BTF key/value types" 0 "key __u32, value struct pair" -- "$BPFVM" objdump --headers "$BTFMAPS"
 t_expect "objdump --prog unknown" 1 "no program named 'nope'" -- "$BPFVM" objdump --prog nope "$SECTIONS"
+
+t_expect "GPL-only helper refused for a non-GPL license" 1 "cannot call GPL-restricted function from non-GPL compatible program" -- "$BPFVM" verify "$PROPRIETARY"
+t_expect "the same helper is fine under GPL" 0 "verified" -- "$BPFVM" verify "$HELLO"
 
 t_expect "run --prog links subprograms" 0 "retval = 21 (0x15)" -- "$BPFVM" run --no-verify "$SECTIONS" --prog calc_a
 t_expect "run --section" 0 "retval = 17 (0x11)" -- "$BPFVM" run --no-verify "$SECTIONS" --section calc --prog calc_b

@@ -59,6 +59,12 @@ int vt_make_maps(struct bpfvm_vm *vm, const char *spec, struct bpfvm_map **maps,
 void vt_load(const char *type, const char *text, const char *maps_spec, int unpriv, unsigned log_level,
 	     struct vt_result *res)
 {
+	vt_load_licensed(type, text, maps_spec, unpriv, log_level, NULL, res);
+}
+
+void vt_load_licensed(const char *type, const char *text, const char *maps_spec, int unpriv,
+		      unsigned log_level, const char *license, struct vt_result *res)
+{
 	struct bpfvm_vm *vm = NULL;
 	struct bpfvm_map *maps[8];
 	struct bpfvm_insn *insns = NULL;
@@ -85,6 +91,7 @@ void vt_load(const char *type, const char *text, const char *maps_spec, int unpr
 	opts.safety = BPFVM_SAFETY_VERIFIED;
 	opts.engine = BPFVM_ENGINE_INTERP;
 	opts.unpriv = unpriv;
+	opts.license = license;
 	opts.maps = maps;
 	opts.nmaps = (size_t)nmaps;
 	opts.log_buf = log_level ? res->log : NULL;
