@@ -129,6 +129,17 @@ void bpfvm__map_put(struct bpfvm_map *map);
 /* Address of byte off of the value of a single-value-addressable map
  * (ARRAY: element 0 .. as the kernel's map_direct_value_addr). */
 int bpfvm__map_direct_value_addr(struct bpfvm_map *map, uint32_t off, uint64_t *addr);
+/* What generated code needs to look up an array element without a call
+ * (the kernel's map_gen_lookup): the value of index k < max_entries, for
+ * the CPU slot c (the run's cpu % BPFVM_NR_CPUS) of a per-CPU array, is at values + k * elem_size +
+ * c * cpu_stride (cpu_stride 0 for a plain array). Values never move while
+ * the map lives. Returns 0 for ARRAY and PERCPU_ARRAY, -EOPNOTSUPP for
+ * other types. */
+struct bpfvm_map_inline_lookup {
+	uint8_t *values;
+	uint32_t elem_size, cpu_stride, max_entries;
+};
+int bpfvm__map_inline_lookup(struct bpfvm_map *map, struct bpfvm_map_inline_lookup *out);
 /* The program in a PROG_ARRAY slot, or NULL (out of range, empty). */
 struct bpfvm_prog *bpfvm__prog_array_lookup(struct bpfvm_map *map, uint32_t index);
 /* Drop programs from PROG_ARRAY slots when a program is destroyed. */

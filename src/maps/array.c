@@ -128,6 +128,18 @@ static void *array_lookup(struct bpfvm_map *map, const void *key, uint32_t cpu)
 	return v;
 }
 
+int bpfvm__map_inline_lookup(struct bpfvm_map *map, struct bpfvm_map_inline_lookup *out)
+{
+	enum bpfvm_map_type type = map->def.type;
+	if (type != BPFVM_MAP_ARRAY && type != BPFVM_MAP_PERCPU_ARRAY)
+		return -EOPNOTSUPP;
+	out->values = ARRAY(map)->values;
+	out->elem_size = ARRAY(map)->elem_size;
+	out->cpu_stride = type == BPFVM_MAP_PERCPU_ARRAY ? map->pcpu_stride : 0;
+	out->max_entries = map->def.max_entries;
+	return 0;
+}
+
 static int array_update(struct bpfvm_map *map, const void *key, const void *value,
 			uint64_t flags, int cpu)
 {
