@@ -150,6 +150,19 @@ int bpfvm_cbpf_load_batch(struct bpfvm_vm *vm, const struct bpfvm_cbpf_insn *ins
 /* Prepare run for one batch (batch must live until the run ends). */
 void bpfvm_cbpf_batch_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_batch *batch);
 
+/* Filter a capture held in memory: results[i] = the filter's result for
+ * pkts[i], with a batch program (bpfvm_cbpf_load_batch) run on bursts of
+ * BPFVM_CBPF_BURST packets. The packets of the next burst are prefetched
+ * while the current one is filtered, so that on a capture larger than the
+ * caches the memory latency of one burst overlaps with the work on the
+ * previous one (a filter touches one or two cache lines per packet and
+ * would otherwise wait for each). engine as in struct bpfvm_run.
+ * Returns 0, or a negative errno with the run's message in err. */
+#define BPFVM_CBPF_BURST 32
+int bpfvm_cbpf_filter_packets(struct bpfvm_prog *batch_prog, enum bpfvm_engine engine,
+			      const struct bpfvm_cbpf_ctx *pkts, size_t n, uint32_t *results,
+			      char *err, size_t errlen);
+
 /* ---- tcpdump expressions ---------------------------------------------------- */
 
 /* Compile a pcap filter expression with libpcap for a link type

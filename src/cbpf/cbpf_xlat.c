@@ -616,3 +616,32 @@ void bpfvm_cbpf_batch_run_init(struct bpfvm_run *run, struct bpfvm_cbpf_batch *b
 	run->ctx_size = sizeof(*batch);
 	run->nregions = 0;
 }
+
+/* Ask for the first cache line of each packet of a burst. */
+static void prefetch_packets(const struct bpfvm_cbpf_ctx *pkts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		__builtin_prefetch(pkts[i].pkt);
+}
+
+int bpfvm_cbpf_filter_packets(struct bpfvm_prog *batch_prog, enum bpfvm_engine engine,
+			      const struct bpfvm_cbpf_ctx *pkts, size_t n, uint32_t *results,
+			      char *err, size_t errlen)
+{
+	struct bpfvm_run run = {.engine = engine};
+	prefetch_packets(pkts, n < BPFVM_CBPF_BURST ? n : BPFVM_CBPF_BURST);
+	for (size_t i = 0; i < n; i += BPFVM_CBPF_BURST) {
+		size_t count = n - i < BPFVM_CBPF_BURST ? n - i : BPFVM_CBPF_BURST;
+		size_t next = i + count;
+		if (next < n)
+			prefetch_packets(pkts + next, n - next < BPFVM_CBPF_BURST ? n - next : BPFVM_CBPF_BURST);
+		struct bpfvm_cbpf_batch burst = {pkts + i, results + i, count};
+		bpfvm_cbpf_batch_run_init(&run, &burst);
+		int rc = bpfvm_prog_run(batch_prog, &run);
+		if (rc) {
+			snprintf(err, errlen, "packet %zu..%zu: %s", i, i + count - 1, run.error);
+			return rc;
+		}
+	}
+	return 0;
+}

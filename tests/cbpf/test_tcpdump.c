@@ -213,7 +213,8 @@ struct engine {
 	const char *name;
 	enum bpfvm_engine engine; /* 0: the classic interpreter */
 	int classic;
-	int batch; /* the batch translation, all packets in one run */
+	int batch; /* the batch translation: 1 all packets in one run, 2 in
+		    * the prefetching bursts of bpfvm_cbpf_filter_packets */
 };
 
 static const struct engine engines[] = {
@@ -221,11 +222,14 @@ static const struct engine engines[] = {
 	{"eBPF interpreter", BPFVM_ENGINE_INTERP, 0, 0},
 	{"JIT", BPFVM_ENGINE_JIT, 0, 0},
 	{"JIT, one batch", BPFVM_ENGINE_JIT, 0, 1},
+	{"JIT, bursts", BPFVM_ENGINE_JIT, 0, 2},
+	{"eBPF interpreter, bursts", BPFVM_ENGINE_INTERP, 0, 2},
 };
 
-/* All packets of c through the batch translation in one run. */
-static void run_batch(struct bpfvm_prog *ep, enum bpfvm_engine engine, const struct capture *c,
-		      uint8_t *got)
+/* All packets of c through the batch translation, in one run or in
+ * bursts. */
+static void run_batch(struct bpfvm_prog *ep, enum bpfvm_engine engine, int bursts,
+		      const struct capture *c, uint8_t *got)
 {
 	struct bpfvm_cbpf_ctx *ctxs = malloc(c->n * sizeof(*ctxs));
 	uint32_t *results = malloc(c->n * sizeof(*results));
@@ -233,8 +237,14 @@ static void run_batch(struct bpfvm_prog *ep, enum bpfvm_engine engine, const str
 		ctxs[i] = (struct bpfvm_cbpf_ctx){c->data[i], c->hdr[i].caplen, c->hdr[i].len};
 	struct bpfvm_cbpf_batch batch = {ctxs, results, c->n};
 	struct bpfvm_run run = {.engine = engine};
-	bpfvm_cbpf_batch_run_init(&run, &batch);
-	int rc = bpfvm_prog_run(ep, &run);
+	int rc;
+	if (bursts) {
+		rc = bpfvm_cbpf_filter_packets(ep, engine, ctxs, c->n, results, run.error,
+					       sizeof(run.error));
+	} else {
+		bpfvm_cbpf_batch_run_init(&run, &batch);
+		rc = bpfvm_prog_run(ep, &run);
+	}
 	if (rc)
 		harness_fail(__FILE__, __LINE__, "batch run: %s", run.error);
 	for (size_t i = 0; i < c->n; i++)
@@ -284,7 +294,7 @@ static void compare_with_tcpdump(const struct capture *c, const char *const *exp
 				}
 			}
 			if (engines[g].batch)
-				run_batch(ep, engines[g].engine, c, got);
+				run_batch(ep, engines[g].engine, engines[g].batch == 2, c, got);
 			for (size_t i = 0; i < c->n && !engines[g].batch; i++) {
 				if (engines[g].classic) {
 					got[i] = bpfvm_cbpf_run(prog, n, c->data[i], c->hdr[i].len,

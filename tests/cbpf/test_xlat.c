@@ -101,6 +101,42 @@ TEST(scratch_memory_uses_registers_then_the_stack)
 	free(out);
 }
 
+/* Bursts cover every packet exactly once, whatever n is next to the burst
+ * size: result i is packet i's length (the filter returns len). */
+TEST(filter_packets_covers_every_packet_in_bursts)
+{
+	struct bpfvm_cbpf_insn p[] = {S(BPF_LD | BPF_W | BPF_LEN, 0), S(BPF_RET | BPF_A, 0)};
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const uint8_t byte = 0;
+	static const size_t counts[] = {0, 1, BPFVM_CBPF_BURST - 1, BPFVM_CBPF_BURST,
+					BPFVM_CBPF_BURST + 1, 3 * BPFVM_CBPF_BURST + 7};
+	struct bpfvm_cbpf_ctx pkts[3 * BPFVM_CBPF_BURST + 7];
+	uint32_t results[3 * BPFVM_CBPF_BURST + 7];
+	for (size_t i = 0; i < N(pkts); i++)
+		pkts[i] = (struct bpfvm_cbpf_ctx){&byte, 1, (uint32_t)(1000 + i)};
+	for (int engine = BPFVM_ENGINE_INTERP; engine <= BPFVM_ENGINE_JIT; engine++) {
+		struct bpfvm_prog_opts opts = {.engine = (enum bpfvm_engine)engine};
+		struct bpfvm_prog *ep;
+		int rc = bpfvm_cbpf_load_batch(vm, p, N(p), &opts, &ep);
+		if (rc == -ENOTSUP)
+			continue; /* no JIT on this machine */
+		CHECK_EQ(rc, 0);
+		for (size_t c = 0; c < N(counts); c++) {
+			char err[256] = "";
+			memset(results, 0xff, sizeof(results));
+			CHECK_EQ(bpfvm_cbpf_filter_packets(ep, (enum bpfvm_engine)engine, pkts, counts[c],
+							   results, err, sizeof(err)), 0);
+			for (size_t i = 0; i < counts[c]; i++)
+				CHECK_EQ(results[i], 1000 + i);
+			if (counts[c] < N(results))
+				CHECK_EQ(results[counts[c]], 0xffffffffu); /* nothing past n */
+		}
+		bpfvm_prog_destroy(ep);
+	}
+	bpfvm_vm_destroy(vm);
+}
+
 TEST(batch_translation_loops_and_refuses_checked_mode)
 {
 	struct bpfvm_cbpf_insn p[] = {S(BPF_LD | BPF_W | BPF_LEN, 0), S(BPF_RET | BPF_A, 0)};
