@@ -294,17 +294,20 @@ static int check_region(struct venv *env, int regno, int off, int size, uint32_t
 }
 
 /* Raw programs: r1 is memory whose length r2 started as; a bound proven on
- * that length (the state's len_reg) is a packet range from r1. */
+ * that length (the state's len_reg) is a packet range from r1. A pointer
+ * r1 + var (+ off) may read len - var bytes from r1 + var, at least
+ * min(len) - max(var): the range counts from after the variable part, as
+ * the kernel's packet ranges do (the caller checks smin >= 0). */
 static uint32_t raw_range(struct venv *env, const struct vreg *r)
 {
 	uint32_t range = r->range;
-	if (env->pt->raw_memory && r->type == PTR_TO_PACKET && r->id == 0 &&
-	    env->cur->len_reg.type == SCALAR_VALUE) {
+	if (env->pt->raw_memory && r->type == PTR_TO_PACKET && env->cur->len_reg.type == SCALAR_VALUE &&
+	    r->umax <= V_MAX_PACKET_OFF) {
 		uint64_t umin = env->cur->len_reg.umin;
 		if (umin > V_MAX_PACKET_OFF)
 			umin = V_MAX_PACKET_OFF;
-		if (umin > range)
-			range = (uint32_t)umin;
+		if (umin >= r->umax && umin - r->umax > range)
+			range = (uint32_t)(umin - r->umax);
 	}
 	return range;
 }
