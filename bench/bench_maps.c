@@ -6,7 +6,8 @@
  *   hash:  a HASH map holding 1M u32 keys (0..2^20-1), u64 values
  *   array: an ARRAY map of 1M u64 values
  * Printed: ns per lookup (run time / LOOKUPS, the few instructions around
- * each call included, the same for every engine). Verified mode when the
+ * each call included, the same for every engine), fastest of BATCHES
+ * batches. Verified mode when the
  * verifier accepts the program, else checked mode (slower: helpers
  * validate and register every pointer). The kernel column is skipped without
  * permission for bpf(2). */
@@ -24,7 +25,10 @@
 
 #define NKEYS (1u << 20)
 #define LOOKUPS 1000
-#define RUNS 2000
+#define RUNS 400
+/* The machine may be shared: each engine runs BATCHES batches of RUNS runs
+ * and the fastest batch counts, for the kernel too. */
+#define BATCHES 5
 
 static struct bpfvm_insn mk(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
@@ -110,19 +114,25 @@ static double kernel_ns(struct bpfvm_insn *insns, size_t n, enum bpfvm_map_type 
 		return -e;
 	}
 	uint8_t pkt[64] = {0};
-	memset(&a, 0, sizeof(a));
-	a.test.prog_fd = (uint32_t)pfd;
-	a.test.data_in = (uint64_t)(uintptr_t)pkt;
-	a.test.data_size_in = sizeof(pkt);
-	a.test.repeat = RUNS;
-	long rc = sys_bpf(BPF_PROG_TEST_RUN, &a);
-	int e = errno;
+	double best = -1;
+	for (int batch = 0; batch < BATCHES; batch++) {
+		memset(&a, 0, sizeof(a));
+		a.test.prog_fd = (uint32_t)pfd;
+		a.test.data_in = (uint64_t)(uintptr_t)pkt;
+		a.test.data_size_in = sizeof(pkt);
+		a.test.repeat = RUNS;
+		if (sys_bpf(BPF_PROG_TEST_RUN, &a) < 0) {
+			best = -errno;
+			break;
+		}
+		*hits = a.test.retval;
+		double ns = (double)a.test.duration / LOOKUPS; /* duration is per run */
+		if (best < 0 || ns < best)
+			best = ns;
+	}
 	close((int)pfd);
 	close((int)mfd);
-	if (rc < 0)
-		return -e;
-	*hits = a.test.retval;
-	return (double)a.test.duration / LOOKUPS;
+	return best;
 }
 
 static struct bpfvm_map *make_map(struct bpfvm_vm *vm, enum bpfvm_map_type type)
@@ -137,6 +147,22 @@ static struct bpfvm_map *make_map(struct bpfvm_vm *vm, enum bpfvm_map_type type)
 			bpfvm_map_update(m, &k, &v, BPFVM_ANY);
 		}
 	return m;
+}
+
+/* Anonymous memory of this process in transparent huge pages, in MB (-1 if
+ * unknown): tells whether a big map got the huge pages it asked for. */
+static long huge_mb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 1024;
 }
 
 /* ns per lookup with one engine, or a negative errno (message printed). */
@@ -160,10 +186,15 @@ static double bpfvm_ns(struct bpfvm_vm *vm, struct bpfvm_map *map, const struct 
 		return -EFAULT;
 	}
 	*hits = run.retval;
-	double start = now_ns();
-	for (int i = 0; i < RUNS; i++)
-		bpfvm_prog_run(prog, &run);
-	double ns = (now_ns() - start) / RUNS / LOOKUPS;
+	double ns = -1;
+	for (int batch = 0; batch < BATCHES; batch++) {
+		double start = now_ns();
+		for (int i = 0; i < RUNS; i++)
+			bpfvm_prog_run(prog, &run);
+		double batch_ns = (now_ns() - start) / RUNS / LOOKUPS;
+		if (ns < 0 || batch_ns < ns)
+			ns = batch_ns;
+	}
 	bpfvm_prog_destroy(prog);
 	return ns;
 }
@@ -180,6 +211,7 @@ static void bench_type(enum bpfvm_map_type type, const char *name, const struct 
 		bpfvm_vm_destroy(vm);
 		return;
 	}
+	printf("%-6s map created, process memory in huge pages: %ld MB\n", name, huge_mb());
 	const struct {
 		enum bpfvm_engine engine;
 		const char *name;
@@ -214,7 +246,8 @@ int main(void)
 	if (!insns)
 		return 1;
 	size_t n = build_prog(insns);
-	printf("%d lookups per run, %d runs, %u keys\n", LOOKUPS, RUNS, NKEYS);
+	printf("%d lookups per run, best of %d batches of %d runs, %u keys\n", LOOKUPS, BATCHES, RUNS,
+	       NKEYS);
 	bench_type(BPFVM_MAP_HASH, "hash", insns, n);
 	bench_type(BPFVM_MAP_ARRAY, "array", insns, n);
 	free(insns);

@@ -22,6 +22,9 @@ struct bpfvm_array {
 	_Atomic(void *) *refs;
 	struct bpfvm_rcu_list retired; /* ARRAY_OF_MAPS: replaced inner maps */
 	pthread_mutex_t update_lock;   /* reference slots: one writer at a time */
+	struct bpfvm_map_area area;    /* where this struct itself lives */
+	/* In huge pages for big arrays (area.c): scattered lookups over a big
+	 * array would otherwise miss the TLB, 4 KiB pages covering few values. */
 	_Alignas(8) unsigned char values[];
 };
 
@@ -77,15 +80,17 @@ static struct bpfvm_map *array_alloc(const struct bpfvm_map_def *def)
 	uint64_t bytes = has_refs ? 0 : elem * def->max_entries;
 	if (bytes > ((uint64_t)1 << 40))
 		return NULL;
-	struct bpfvm_array *a = calloc(1, sizeof(*a) + bytes);
+	struct bpfvm_map_area area;
+	struct bpfvm_array *a = bpfvm__map_area_alloc(&area, sizeof(*a) + bytes);
 	if (!a)
 		return NULL;
+	a->area = area;
 	a->elem_size = (uint32_t)elem;
 	pthread_mutex_init(&a->update_lock, NULL);
 	if (has_refs) {
 		a->refs = calloc(def->max_entries, sizeof(*a->refs));
 		if (!a->refs) {
-			free(a);
+			bpfvm__map_area_free(&area);
 			return NULL;
 		}
 	}
@@ -103,7 +108,8 @@ static void array_free(struct bpfvm_map *map)
 	}
 	pthread_mutex_destroy(&a->update_lock);
 	free(a->refs);
-	free(a);
+	struct bpfvm_map_area area = a->area;
+	bpfvm__map_area_free(&area);
 }
 
 static int index_of(struct bpfvm_map *map, const void *key, uint32_t *index)

@@ -15,6 +15,17 @@
  *    run ends, and a reader's next pointer never dangles;
  *  - the element count is an atomic reserved before linking, so max_entries
  *    is never exceeded (-E2BIG, as the kernel's non-preallocated maps);
+ *  - as in the kernel, elements are preallocated unless BPF_F_NO_PREALLOC:
+ *    one region for max_entries elements (and a few more for the updates
+ *    that replace an element of a full map), in huge pages when it is big,
+ *    as is the bucket array (area.c), since scattered lookups in a big map
+ *    otherwise miss the TLB twice each. Elements are taken from the region
+ *    lazily (a bump index) and a retired element goes to a free list only
+ *    after its grace period, so lock-free readers never see an element
+ *    reused under them (the kernel reuses at once and copes with nulls
+ *    lists). If the region is exhausted (elements waiting for their grace
+ *    period) or could not be mapped, elements come from the heap, so the
+ *    kernel's limits hold exactly whatever the timing;
  *  - LRU maps keep one recency list under a mutex taken only by writers
  *    (lookups just set a reference bit, as the kernel's bpf_lru_node_set_ref)
  *    and evict with the second-chance rule when an insert finds the map
@@ -44,18 +55,22 @@
 struct htab_elem {
 	_Atomic(struct htab_elem *) next;
 	uint32_t hash;
-	atomic_int lru_ref;
+	atomic_uchar lru_ref;
+	unsigned char lru_state; /* 0 not listed yet, 1 listed, 2 dead (under lru_lock) */
 	union {
 		/* LRU list links (under lru_lock), used while the element is
 		 * listed; the retirement record once it is unlinked from both
-		 * its bucket and the LRU list. */
+		 * its bucket and the LRU list; the free list link once its
+		 * grace period is over. */
 		struct {
 			struct htab_elem *lru_prev, *lru_next;
 		};
 		struct bpfvm_rcu_head rcu;
+		struct htab_elem *free_next;
 	};
 	struct bpfvm_htab *htab;
-	int lru_state; /* 0 not listed yet, 1 listed, 2 dead (under lru_lock) */
+	/* At offset 48: with a key and a value of up to 8 bytes each, an
+	 * element is one 64-byte cache line. */
 	_Alignas(8) unsigned char data[]; /* key (8-aligned), then the value(s) */
 };
 
@@ -67,6 +82,14 @@ struct bucket {
 struct bpfvm_htab {
 	struct bpfvm_map map;
 	struct bucket *buckets;
+	struct bpfvm_map_area bucket_area;
+	/* Preallocated elements (elem_area.base NULL without): elems_used
+	 * taken so far from the region, then the free list. */
+	struct bpfvm_map_area elem_area;
+	size_t elem_size;
+	uint64_t elems_cap, elems_used;
+	struct htab_elem *free_list;
+	bpfvm_spinlock_t free_lock;
 	uint32_t n_buckets;
 	uint32_t key_stride;  /* key_size rounded up to 8 */
 	uint32_t value_bytes; /* stored value bytes (all CPUs for per-CPU) */
@@ -253,6 +276,8 @@ static uint32_t random_seed(const void *addr)
 	return (uint32_t)x;
 }
 
+static void prealloc_region(struct bpfvm_htab *h, uint32_t max_entries);
+
 static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 {
 	struct bpfvm_htab *h = calloc(1, sizeof(*h));
@@ -266,14 +291,73 @@ static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 	uint32_t stride = (def->value_size + 7u) & ~7u;
 	h->value_bytes = h->of_maps ? sizeof(void *) : h->percpu ? stride * BPFVM_NR_CPUS : stride;
 	h->seed = (def->flags & BPFVM_F_ZERO_SEED) ? 0 : random_seed(h);
-	h->buckets = calloc(h->n_buckets, sizeof(*h->buckets));
+	h->buckets = bpfvm__map_area_alloc(&h->bucket_area,
+					   (size_t)h->n_buckets * sizeof(*h->buckets));
 	if (!h->buckets) {
 		free(h);
 		return NULL;
 	}
+	h->elem_size = sizeof(struct htab_elem) + h->key_stride + h->value_bytes;
+	if (!(def->flags & BPFVM_F_NO_PREALLOC))
+		prealloc_region(h, def->max_entries);
 	pthread_mutex_init(&h->lru_lock, NULL);
 	h->lru_list.lru_next = h->lru_list.lru_prev = &h->lru_list;
 	return &h->map;
+}
+
+static int in_region(const struct bpfvm_htab *h, const struct htab_elem *e)
+{
+	const unsigned char *p = (const unsigned char *)e, *base = h->elem_area.base;
+	return base && p >= base && p < base + h->elems_cap * h->elem_size;
+}
+
+/* Give an element's memory back: to the free list if it is preallocated
+ * (the caller guarantees no reader can still see it), else to the heap. */
+static void elem_release(struct htab_elem *e)
+{
+	struct bpfvm_htab *h = e->htab;
+	if (!in_region(h, e)) {
+		free(e);
+		return;
+	}
+	bpfvm_spin_lock(&h->free_lock);
+	e->free_next = h->free_list;
+	h->free_list = e;
+	bpfvm_spin_unlock(&h->free_lock);
+}
+
+/* A zeroed element, from the region if it has one left, else the heap. */
+static struct htab_elem *elem_alloc(struct bpfvm_htab *h)
+{
+	struct htab_elem *e = NULL;
+	if (h->elem_area.base) {
+		bpfvm_spin_lock(&h->free_lock);
+		if (h->free_list) {
+			e = h->free_list;
+			h->free_list = e->free_next;
+		} else if (h->elems_used < h->elems_cap) {
+			e = (struct htab_elem *)(void *)((unsigned char *)h->elem_area.base +
+							 h->elems_used++ * h->elem_size);
+		}
+		bpfvm_spin_unlock(&h->free_lock);
+		if (e) {
+			memset(e, 0, h->elem_size); /* a reused one holds old data */
+			return e;
+		}
+	}
+	return calloc(1, h->elem_size);
+}
+
+/* The kernel preallocates max_entries elements plus one per CPU for the
+ * updates that replace an element while the map is full. Without room for
+ * it (a huge map) elements just come from the heap. */
+static void prealloc_region(struct bpfvm_htab *h, uint32_t max_entries)
+{
+	uint64_t n = (uint64_t)max_entries + BPFVM_NR_CPUS;
+	if (n > (((uint64_t)1 << 46) / h->elem_size))
+		return;
+	if (bpfvm__map_area_alloc(&h->elem_area, (size_t)(n * h->elem_size)))
+		h->elems_cap = n;
 }
 
 static void elem_free(struct htab_elem *e)
@@ -283,7 +367,7 @@ static void elem_free(struct htab_elem *e)
 		memcpy(&inner, e->data + e->htab->key_stride, sizeof(inner));
 		bpfvm__map_put(inner);
 	}
-	free(e);
+	elem_release(e);
 }
 
 static void elem_free_rcu(struct bpfvm_rcu_head *head)
@@ -304,7 +388,8 @@ static void htab_free(struct bpfvm_map *map)
 	}
 	bpfvm__rcu_drain(&h->retired);
 	pthread_mutex_destroy(&h->lru_lock);
-	free(h->buckets);
+	bpfvm__map_area_free(&h->elem_area);
+	bpfvm__map_area_free(&h->bucket_area);
 	free(h);
 }
 
@@ -320,6 +405,24 @@ static struct bucket *bucket_of(struct bpfvm_htab *h, uint32_t hash)
 	return &h->buckets[hash & (h->n_buckets - 1)];
 }
 
+/* The common key sizes compare as one load (u32 / u64 keys). */
+static inline int keys_equal(const void *a, const void *b, uint32_t size)
+{
+	if (size == 4) {
+		uint32_t x, y;
+		memcpy(&x, a, 4);
+		memcpy(&y, b, 4);
+		return x == y;
+	}
+	if (size == 8) {
+		uint64_t x, y;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		return x == y;
+	}
+	return memcmp(a, b, size) == 0;
+}
+
 /* Lock-free: safe in a read-side section, or under the bucket lock. */
 static struct htab_elem *find(struct bpfvm_htab *h, struct bucket *b, uint32_t hash,
 			      const void *key, _Atomic(struct htab_elem *) **link)
@@ -327,7 +430,7 @@ static struct htab_elem *find(struct bpfvm_htab *h, struct bucket *b, uint32_t h
 	_Atomic(struct htab_elem *) *prev = &b->head;
 	struct htab_elem *e = atomic_load_explicit(prev, memory_order_acquire);
 	while (e) {
-		if (e->hash == hash && memcmp(e->data, key, h->map.def.key_size) == 0) {
+		if (e->hash == hash && keys_equal(e->data, key, h->map.def.key_size)) {
 			if (link)
 				*link = prev;
 			return e;
@@ -380,7 +483,7 @@ static void copy_value_out(struct bpfvm_htab *h, struct htab_elem *e, void *valu
 
 static struct htab_elem *elem_new(struct bpfvm_htab *h, const void *key, uint32_t hash)
 {
-	struct htab_elem *e = calloc(1, sizeof(*e) + h->key_stride + h->value_bytes);
+	struct htab_elem *e = elem_alloc(h);
 	if (!e)
 		return NULL;
 	e->htab = h;
@@ -567,7 +670,7 @@ static int htab_update(struct bpfvm_map *map, const void *key, const void *value
 			/* In place, as the kernel's per-CPU maps. */
 			store_value(h, old, value, cpu, 0);
 			bpfvm_spin_unlock(&b->lock);
-			free(e);
+			elem_release(e);
 			return 0;
 		}
 		if (!rc && !old)
@@ -579,10 +682,7 @@ static int htab_update(struct bpfvm_map *map, const void *key, const void *value
 		}
 		if (rc) {
 			bpfvm_spin_unlock(&b->lock);
-			if (inner)
-				elem_free(e); /* drops the inner map reference */
-			else
-				free(e);
+			elem_free(e); /* drops the inner map reference if any */
 			return rc;
 		}
 		if (h->percpu)

@@ -122,6 +122,16 @@ static inline uint32_t bpfvm__cpu_slot(uint32_t cpu)
 /* Size of a value as the host sees it (all CPUs for per-CPU maps). */
 size_t bpfvm__map_host_value_size(const struct bpfvm_map *map);
 
+/* Zeroed memory for big map parts (area.c): huge-page-backed mmap from
+ * 2 MB on, the heap below. NULL if out of memory. */
+struct bpfvm_map_area {
+	void *base;
+	size_t size;
+	int mapped;
+};
+void *bpfvm__map_area_alloc(struct bpfvm_map_area *area, size_t size);
+void bpfvm__map_area_free(struct bpfvm_map_area *area);
+
 /* Inner maps of *_OF_MAPS: the map a host id names, if it has the shape of
  * the outer map's template; referenced on success. */
 int bpfvm__map_of_maps_resolve(struct bpfvm_map *outer, const void *id_value,

@@ -115,6 +115,92 @@ TEST(hash_flags_errnos_and_full_map)
 	bpfvm_vm_destroy(vm);
 }
 
+/* Preallocated maps recycle their elements (after a grace period): a full
+ * map that keeps deleting and inserting, or replacing, must keep the
+ * kernel's count limit and never mix up values, whether an element comes
+ * from the region, the free list or (while recycled ones wait) the heap. */
+static void churn_full_map(enum bpfvm_map_type type, uint32_t flags, uint32_t vs)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	enum { MAX = 64 };
+	CHECK_EQ(create(vm, type, 4, vs, MAX, flags, &m), 0);
+	int percpu = type == BPFVM_MAP_PERCPU_HASH;
+	size_t host_vs = percpu ? ((vs + 7u) & ~7u) * BPFVM_NR_CPUS : vs;
+	uint64_t *v = calloc(1, host_vs), *out = calloc(1, host_vs);
+	uint32_t cur[MAX], extra = 0xffffffffu;
+	for (uint32_t k = 0; k < MAX; k++) {
+		cur[k] = k;
+		v[0] = (uint64_t)k * 5;
+		CHECK_EQ(bpfvm_map_update(m, &k, v, BPFVM_NOEXIST), 0);
+	}
+	CHECK_EQ(bpfvm_map_update(m, &extra, v, BPFVM_ANY), -E2BIG);
+	for (uint32_t round = 0; round < 2000; round++) {
+		uint32_t i = round % MAX;
+		CHECK_EQ(bpfvm_map_delete(m, &cur[i]), 0);
+		cur[i] += MAX;
+		v[0] = 1;
+		CHECK_EQ(bpfvm_map_update(m, &cur[i], v, BPFVM_NOEXIST), 0);
+		CHECK_EQ(bpfvm_map_update(m, &extra, v, BPFVM_NOEXIST), -E2BIG);
+		v[0] = (uint64_t)cur[i] * 5;
+		CHECK_EQ(bpfvm_map_update(m, &cur[i], v, BPFVM_EXIST), 0); /* replace while full */
+		CHECK_EQ(bpfvm_map_lookup(m, &cur[i], out), 0);
+		CHECK_EQ(out[0], (uint64_t)cur[i] * 5);
+	}
+	uint32_t key, n = 0;
+	int rc = bpfvm_map_get_next_key(m, NULL, &key);
+	for (; rc == 0; rc = bpfvm_map_get_next_key(m, &key, &key)) {
+		CHECK_EQ(bpfvm_map_lookup(m, &key, out), 0);
+		CHECK_EQ(out[0], (uint64_t)key * 5);
+		CHECK_EQ(key, cur[key % MAX]);
+		n++;
+	}
+	CHECK_EQ(rc, -ENOENT);
+	CHECK_EQ(n, MAX);
+	free(v);
+	free(out);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(hash_full_map_recycles_elements_within_max_entries)
+{
+	churn_full_map(BPFVM_MAP_HASH, 0, 8);
+	churn_full_map(BPFVM_MAP_HASH, 1u << 0, 8); /* BPF_F_NO_PREALLOC */
+	churn_full_map(BPFVM_MAP_HASH, 0, 100);
+	churn_full_map(BPFVM_MAP_PERCPU_HASH, 0, 12);
+}
+
+/* Big maps live in huge-page mappings (area.c): values must read back and
+ * a full iteration must see every element. */
+TEST(big_hash_and_array_maps_work_across_huge_page_areas)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *h, *a;
+	enum { N = 1u << 17 };
+	CHECK_EQ(create(vm, BPFVM_MAP_HASH, 4, 8, N, 0, &h), 0);
+	CHECK_EQ(create(vm, BPFVM_MAP_ARRAY, 4, 24, N, 0, &a), 0);
+	for (uint32_t k = 0; k < N; k++) {
+		uint64_t v = (uint64_t)k * 7, av[3] = {k, ~(uint64_t)k, 1};
+		CHECK_EQ(bpfvm_map_update(h, &k, &v, BPFVM_NOEXIST), 0);
+		CHECK_EQ(bpfvm_map_update(a, &k, av, BPFVM_ANY), 0);
+	}
+	uint32_t k = N;
+	uint64_t v = 0, av[3];
+	CHECK_EQ(bpfvm_map_update(h, &k, &v, BPFVM_NOEXIST), -E2BIG);
+	for (k = 0; k < N; k += 4099) {
+		CHECK_EQ(bpfvm_map_lookup(h, &k, &v), 0);
+		CHECK_EQ(v, (uint64_t)k * 7);
+		CHECK_EQ(bpfvm_map_lookup(a, &k, av), 0);
+		CHECK_EQ(av[1], ~(uint64_t)k);
+	}
+	uint32_t n = 0;
+	int rc = bpfvm_map_get_next_key(h, NULL, &k);
+	for (; rc == 0; rc = bpfvm_map_get_next_key(h, &k, &k))
+		n++;
+	CHECK_EQ(n, N);
+	bpfvm_vm_destroy(vm);
+}
+
 TEST(hash_get_next_key_visits_all_and_restarts_on_missing_key)
 {
 	struct bpfvm_vm *vm = new_vm();
