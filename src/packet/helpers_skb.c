@@ -8,6 +8,7 @@
 #include "packet/packet.h"
 
 #define ERR(e) ((uint64_t)(int64_t)-(e))
+#define ENOTSUPP_ 524 /* the kernel's internal ENOTSUPP, as helpers return it */
 #define TC_ONLY ((1ull << BPFVM_PROG_SCHED_CLS) | (1ull << BPFVM_PROG_SCHED_ACT))
 #define SKB_TYPES (TC_ONLY | (1ull << BPFVM_PROG_SOCKET_FILTER))
 
@@ -245,14 +246,14 @@ static int64_t vlan_pop_from_data(struct bpfvm_pkt *pkt, uint16_t *tci)
 	return 0;
 }
 
-/* skb_cow: make at least need bytes of headroom, moving the packet (and
- * its header pointers) further into the frame when there are fewer. */
-static int make_headroom(struct bpfvm_pkt *pkt, size_t need)
+int bpfvm__pkt_make_headroom(struct bpfvm_pkt *pkt, size_t need)
 {
 	size_t room = (size_t)(pkt->data - pkt->frame);
 	if (room >= need)
 		return 0;
-	size_t shift = need - room;
+	/* pskb_expand_head grows the head by ALIGN(delta, NET_SKB_PAD); the
+	 * frame start stays where the kernel's skb->head is. */
+	size_t shift = (need - room + PKT_NET_SKB_PAD - 1) & ~(size_t)(PKT_NET_SKB_PAD - 1);
 	if ((size_t)(pkt->frame + PKT_MAP_SIZE - pkt->data_end) < shift)
 		return -ENOMEM;
 	memmove(pkt->data + shift, pkt->data, (size_t)(pkt->data_end - pkt->data));
@@ -262,13 +263,17 @@ static int make_headroom(struct bpfvm_pkt *pkt, size_t need)
 	pkt->data_meta = pkt->data;
 	pkt->mac += shift;
 	pkt->network += shift;
+	/* Header offsets move with the head, the unset transport header
+	 * (offset 0xffff) too: it wraps to shift - 1 and counts as set from
+	 * then on, as in the kernel's skb_headers_offset_update. */
+	pkt->transport = pkt->transport ? pkt->transport + shift : pkt->frame + shift - 1;
 	return 0;
 }
 
 /* __vlan_insert_tag: put a tag between the MAC addresses and the type. */
 static int64_t vlan_insert(struct bpfvm_pkt *pkt, uint16_t proto_be, uint16_t tci)
 {
-	if (make_headroom(pkt, VLAN_HLEN_))
+	if (bpfvm__pkt_make_headroom(pkt, VLAN_HLEN_))
 		return -ENOMEM;
 	pkt->data -= VLAN_HLEN_;
 	memmove(pkt->data, pkt->data + VLAN_HLEN_, 2 * ETH_ALEN_);
@@ -351,7 +356,7 @@ static uint64_t skb_change_head(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	uint32_t room = (uint32_t)r2, len = pkt ? skb_len(pkt) : 0, new_len = len + room;
 	if (!pkt || r3 || (!skb_is_gso(pkt) && new_len > PKT_SKB_MAX_LEN) || new_len < len)
 		return ERR(EINVAL);
-	if (make_headroom(pkt, room))
+	if (bpfvm__pkt_make_headroom(pkt, room))
 		return ERR(ENOMEM);
 	pkt->data -= room;
 	memset(pkt->data, 0, room);
@@ -369,10 +374,17 @@ static uint64_t skb_change_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	if (!pkt)
 		return ERR(EINVAL);
 	uint32_t new_len = (uint32_t)r2, len = skb_len(pkt);
-	int64_t net_off = pkt->network - pkt->data;
-	uint32_t min_len = net_off > 0 ? (uint32_t)net_off : 0;
+	/* __bpf_skb_min_len: the transport header once it is set. Measured
+	 * on Linux 6.18: a transport header at or before skb->data (as the
+	 * wrapped unset one after a head reallocation may be) does not
+	 * count; the network header's offset does. */
+	uint8_t *hdr = pkt->transport && pkt->transport > pkt->data ? pkt->transport : pkt->network;
+	int64_t hdr_off = hdr - pkt->data;
+	uint32_t min_len = hdr_off > 0 ? (uint32_t)hdr_off : 0;
 	if (r3 || new_len > PKT_SKB_MAX_LEN || new_len < min_len)
 		return ERR(EINVAL);
+	if (pkt->encapsulation)
+		return ERR(ENOTSUPP_);
 	if (new_len > len) {
 		if ((size_t)(pkt->frame + PKT_MAP_SIZE - pkt->data) < new_len)
 			return ERR(ENOMEM);
@@ -387,7 +399,6 @@ static uint64_t skb_change_tail(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	return 0;
 }
 
-#define ENOTSUPP_ 524 /* the kernel's internal ENOTSUPP, as helpers return it */
 #define IPV4_HLEN_ 20
 #define IPV6_HLEN_ 40
 
@@ -404,11 +415,13 @@ static uint64_t skb_change_proto(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t
 	const uint32_t diff = IPV6_HLEN_ - IPV4_HLEN_;
 	size_t off = (size_t)(pkt->network - pkt->mac); /* MAC header length */
 	if (pkt->protocol == be16(ETH_P_IP_) && to == be16(ETH_P_IPV6_)) {
-		if (make_headroom(pkt, diff))
+		if (bpfvm__pkt_make_headroom(pkt, diff))
 			return ERR(ENOMEM);
 		pkt->data -= diff;
 		memmove(pkt->data, pkt->data + diff, off);
 		memset(pkt->data + off, 0, diff);
+		if (pkt->transport == pkt->network)
+			pkt->transport -= diff;
 		pkt->mac -= diff;
 		pkt->network -= diff;
 	} else if (pkt->protocol == be16(ETH_P_IPV6_) && to == be16(ETH_P_IP_)) {
@@ -416,6 +429,8 @@ static uint64_t skb_change_proto(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t
 			return ERR(ENOMEM);
 		memmove(pkt->data + diff, pkt->data, off);
 		pkt->data += diff;
+		if (pkt->transport == pkt->network)
+			pkt->transport += diff;
 		pkt->mac += diff;
 		pkt->network += diff;
 	} else {
@@ -505,6 +520,9 @@ int bpfvm__skb_helpers_register(struct bpfvm_vm *vm)
 		BPFVM_HELPER(BPF_FUNC_skb_change_tail, "skb_change_tail", skb_change_tail,
 			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
 			     BPFVM_ARG_ANYTHING, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_skb_adjust_room, "skb_adjust_room", bpfvm__skb_adjust_room,
+			     BPFVM_RET_INTEGER, BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_ANYTHING,
+			     BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING, 0),
 	};
 	/* Who may call what, and which helpers move packet data (the
 	 * kernel's bpf_helper_changes_pkt_data). */

@@ -26,6 +26,7 @@
 #define PKT_XDP_HEADROOM 256   /* XDP_PACKET_HEADROOM */
 #define PKT_XDP_FRAME_HDR 40   /* sizeof(struct xdp_frame), kept at the start */
 #define PKT_SKB_HEADROOM 64    /* NET_SKB_PAD + NET_IP_ALIGN (0 on x86) */
+#define PKT_NET_SKB_PAD 64     /* skb_cow grows the head in these steps */
 #define PKT_XDP_MAX_LINEAR (PKT_FRAME_SIZE - PKT_XDP_HEADROOM - PKT_SHINFO_SIZE)
 #define PKT_SKB_MAX_LINEAR (PKT_FRAME_SIZE - PKT_SKB_HEADROOM - PKT_SHINFO_SIZE)
 #define PKT_XDP_MAX_META (PKT_XDP_HEADROOM - PKT_XDP_FRAME_HDR)
@@ -63,11 +64,14 @@ struct bpfvm_pkt {
 	uint8_t *data_end;  /* xdp->data_end / skb->data + skb->len */
 	uint8_t *mac;       /* skb: mac header */
 	uint8_t *network;   /* skb: network header */
+	uint8_t *transport; /* skb: transport header, NULL while unset */
 	uint16_t protocol;  /* skb->protocol, network byte order as stored */
 	uint16_t vlan_proto;/* skb->vlan_proto (network order) */
 	uint16_t vlan_tci;  /* skb->vlan_tci (host order) */
 	uint8_t vlan_present;
 	uint8_t is_l2;      /* tc: skb->data is the Ethernet header */
+	uint8_t encapsulation; /* skb->encapsulation (set by bpf_skb_adjust_room) */
+	uint32_t gso_type;  /* skb_shinfo(skb)->gso_type; a test run starts with 0 */
 	uint32_t ingress_ifindex; /* XDP: rxq->dev->ifindex */
 	uint32_t rx_queue_index;
 	uint32_t ifindex;   /* skb->dev->ifindex */
@@ -99,6 +103,11 @@ void bpfvm__pkt_sync_run(struct bpfvm_pkt *pkt, struct bpfvm_run *run,
  * that run's context; else NULL (the program was run outside a test run). */
 struct bpfvm_pkt *bpfvm__pkt_of_call(struct bpfvm_call_ctx *cc, uint64_t r1);
 
+/* skb_cow: make at least need bytes of headroom in front of skb->data,
+ * moving the packet (and its header pointers) further into the frame
+ * when there are fewer. 0 or -ENOMEM. */
+int bpfvm__pkt_make_headroom(struct bpfvm_pkt *pkt, size_t need);
+
 /* ---- checksums (src/packet/csum.c), the kernel's ones'-complement math -- */
 
 uint32_t bpfvm__csum_add(uint32_t a, uint32_t b);
@@ -111,5 +120,8 @@ uint32_t bpfvm__csum_partial(const void *buf, size_t len, uint32_t sum);
 
 int bpfvm__xdp_helpers_register(struct bpfvm_vm *vm);
 int bpfvm__skb_helpers_register(struct bpfvm_vm *vm);
+/* bpf_skb_adjust_room (src/packet/skb_room.c). */
+uint64_t bpfvm__skb_adjust_room(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bpfvm_call_ctx *cc);
 
 #endif

@@ -123,6 +123,9 @@ static int skb_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *
 	pkt->vlan_tci = 0;
 	pkt->vlan_proto = 0;
 	pkt->is_l2 = (uint8_t)is_l2;
+	pkt->transport = NULL; /* build_skb leaves it unset */
+	pkt->encapsulation = 0;
+	pkt->gso_type = 0;     /* convert___skb_to_skb sets gso_size, not the type */
 	/* Any ifindex above the loopback's is taken as given: bpfvm has no
 	 * devices, so pkt_type is still judged by the loopback's address. */
 	pkt->ifindex = c->ifindex > LOOPBACK_IFINDEX ? c->ifindex : LOOPBACK_IFINDEX;

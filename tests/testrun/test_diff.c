@@ -367,6 +367,26 @@ TEST(tc_vlan_pop_push_matches_the_kernel)
 	run_diff("vlan", "tc_vlan", BPFVM_PROG_SCHED_CLS, NULL, NULL, &kernel_runs);
 }
 
+/* IPv4 packets (no VLAN tag) that took the MAC-mode IPv4 encapsulation
+ * grew by 20 zero bytes after the MAC header, with the marker written
+ * through the moved data pointer; the inner packet follows unchanged. */
+static void room_check(const uint8_t *in, size_t len, const struct tr_result *out)
+{
+	if (in[11] % 20 != 1 || in[12] != 0x08 || in[13] != 0x00)
+		return;
+	static const uint8_t zero[19];
+	CHECK_EQ(out->retval & 0x3ff, 0);
+	CHECK_EQ(out->data_size_out, len + 20);
+	CHECK_EQ(out->data_out[14], 0x45);
+	CHECK(memcmp(out->data_out + 15, zero, sizeof(zero)) == 0);
+	CHECK(memcmp(out->data_out + 34, in + 14, len - 14) == 0);
+}
+
+TEST(tc_adjust_room_modes_and_flags_match_the_kernel)
+{
+	run_diff("room", "tc_room", BPFVM_PROG_SCHED_CLS, NULL, room_check, &kernel_runs);
+}
+
 /* Run the program name of an object on ctx; returns the retval. */
 static uint32_t run_tracing(struct bpfvm_object *obj, const char *name, void *ctx, size_t size)
 {

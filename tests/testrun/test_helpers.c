@@ -704,3 +704,76 @@ TEST(skb_change_proto_and_ecn_set_ce_match_the_kernel)
 	CHECK_EQ(res.data_out[15], 3);
 	CHECK(ipv4_csum_ok(res.data_out));
 }
+
+/* bpf_skb_adjust_room in random sequences with change_proto, change_tail
+ * and change_head, on IPv4/IPv6 frames (some VLAN-tagged), with and
+ * without GSO in ctx_in: every result, len, protocol, the bytes and
+ * ctx_out (gso_segs) agree with the kernel. */
+TEST(random_skb_adjust_room_sequences_match_the_kernel)
+{
+	static const int32_t diffs[] = {0, 1, 4, 8, 14, 20, 40, 4095, 4096, -1, -4, -8, -20, -40, -60, -4096};
+	static const uint64_t flags[] = {
+		0, 1ull << 0, 1ull << 1, 1ull << 2, (1ull << 1) | (1ull << 3), (1ull << 2) | (1ull << 4),
+		(1ull << 1) | (1ull << 6) | (14ull << 56), (1ull << 1) | (8ull << 56), 1ull << 5,
+		1ull << 7, 1ull << 8, (1ull << 7) | (1ull << 8), (1ull << 1) | (1ull << 2), 1ull << 9,
+		(1ull << 3) | (1ull << 4) | (1ull << 1), (1ull << 6) | (1ull << 2),
+	};
+	uint32_t seed = 4242;
+	for (int round = 0; round < 150; round++) {
+		struct bpfvm_insn p[128];
+		size_t n = 0;
+		p[n++] = MOV64_REG(6, 1);
+		p[n++] = MOV64_IMM(7, 0);
+		for (int step = 0; step < 4; step++) {
+			uint32_t r = next_rand(&seed);
+			p[n++] = MOV64_REG(1, 6);
+			switch (r % 6) {
+			case 0:
+			case 1:
+			case 2: {
+				uint64_t f = flags[(r >> 8) % NINSNS(flags)];
+				p[n++] = MOV64_IMM(2, diffs[(r >> 4) % NINSNS(diffs)]);
+				p[n++] = MOV64_IMM(3, (int32_t)((r >> 16) % 5 == 0 ? 2 : (r >> 16) & 1));
+				p[n++] = I(BPF_LD | BPF_DW | BPF_IMM, 4, 0, 0, (int32_t)(uint32_t)f);
+				p[n++] = I(0, 0, 0, 0, (int32_t)(uint32_t)(f >> 32));
+				p[n++] = CALL(BPF_FUNC_skb_adjust_room);
+				break;
+			}
+			case 3:
+				p[n++] = MOV64_IMM(2, (r >> 4) % 2 ? 0xdd86 : 0x0008);
+				p[n++] = MOV64_IMM(3, 0);
+				p[n++] = CALL(BPF_FUNC_skb_change_proto);
+				break;
+			case 4:
+				p[n++] = MOV64_IMM(2, (int32_t)(20 + (r >> 4) % 120));
+				p[n++] = MOV64_IMM(3, 0);
+				p[n++] = CALL(BPF_FUNC_skb_change_tail);
+				break;
+			case 5:
+				p[n++] = MOV64_IMM(2, (int32_t)((r >> 4) % 20));
+				p[n++] = MOV64_IMM(3, 0);
+				p[n++] = CALL(BPF_FUNC_skb_change_head);
+				break;
+			}
+			p[n++] = I(BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 1031);
+			p[n++] = ADD64_REG(7, 0);
+		}
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, len));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, protocol));
+		p[n++] = I(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 16);
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = LDX_W(2, 6, offsetof(struct __sk_buff, gso_size));
+		p[n++] = ADD64_REG(7, 2);
+		p[n++] = MOV64_REG(0, 7);
+		p[n++] = EXIT();
+		size_t len = l3_frame(pkt, round % 3 == 1, round % 7 == 3, 0);
+		struct __sk_buff c = {.gso_size = round % 5 == 0 ? 1400 : 0, .gso_segs = round % 5 == 0 ? 3 : 0};
+		struct bpfvm_test_run_opts o = pkt_opts(len);
+		o.ctx_in = &c;
+		o.ctx_size_in = sizeof(c);
+		o.ctx_out = (void *)1;
+		tr_check_same(__FILE__, __LINE__, BPFVM_PROG_SCHED_CLS, p, n, &o, &res);
+		CHECK(res.rc == 0 || res.rc == -ENOSPC);
+	}
+}
