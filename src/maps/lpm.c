@@ -2,15 +2,23 @@
  * struct bpf_lpm_trie_key (u32 prefixlen, then the data bytes, compared
  * most significant bit first).
  *
- * Entries are kept in a list sorted by prefix length, longest first, so a
- * lookup returns the first entry that matches the key on the entry's
- * prefix (the kernel limits the match to the key's prefixlen too). The list
- * is read without locks and updated under a mutex with the same publish /
- * retire rules as the hash maps (see hash.c), so a value pointer a program
- * got stays valid until its run ends. Lookups are linear in the number of
- * entries, unlike the kernel's trie walk; get_next_key follows the
- * kernel's post-order (longer prefixes before the prefixes they extend,
- * bit 0 before bit 1). */
+ * The kernel's trie (lpm_trie.c): a binary trie of path-compressed nodes,
+ * each holding a prefix; a node's children extend its prefix, the child
+ * taken by the first bit after it. A real node holds an entry and a value;
+ * an intermediate node (LPM_IM) only joins two subtrees whose prefixes
+ * part at its length, and always has two children. A lookup walks one
+ * path from the root, so it costs O(prefix bits), and returns the last
+ * real node whose whole prefix the key matches (within the key's own
+ * prefixlen). Update and delete keep the kernel's shape exactly (when an
+ * intermediate node is created or dropped, and a deleted node with two
+ * children becomes intermediate in place), so get_next_key walks the
+ * kernel's post-order: more specific prefixes first, bit 0 before bit 1.
+ *
+ * Readers take no lock: child links are published with release stores
+ * and read with acquire loads. Writers take the trie mutex; a node that
+ * is unlinked or replaced is retired to the epoch reclamation of rcu.c, so
+ * a value pointer a program got stays valid until its run ends, and a
+ * reader's walk never reaches freed memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +31,24 @@
 #define LPM_VAL_SIZE_MAX ((1u << 22) - LPM_KEY_SIZE_MAX - 64u)
 #define LPM_CREATE_FLAG_MASK (BPFVM_F_NO_PREALLOC | BPFVM_F_NUMA_NODE | BPFVM_F_ACCESS_MASK)
 
-struct lpm_elem {
+/* Flag of an intermediate node: no entry, no value, two children. */
+#define LPM_IM 1u
+
+struct lpm_node {
 	struct bpfvm_rcu_head rcu;
-	_Atomic(struct lpm_elem *) next;
+	_Atomic(struct lpm_node *) child[2];
 	uint32_t prefixlen;
+	/* LPM_IM; set in place when an entry with two children is deleted,
+	 * so read atomically. */
+	atomic_uint flags;
 	_Alignas(8) unsigned char data[]; /* key data (8-aligned), then the value */
 };
 
 struct bpfvm_lpm {
 	struct bpfvm_map map;
 	pthread_mutex_t lock; /* writers */
-	_Atomic(struct lpm_elem *) head;
-	uint32_t n_entries;
+	_Atomic(struct lpm_node *) root;
+	uint32_t n_entries; /* real nodes, under lock */
 	uint32_t data_size, data_stride, max_prefixlen;
 	struct bpfvm_rcu_list retired;
 };
@@ -68,39 +82,70 @@ static struct bpfvm_map *lpm_alloc(const struct bpfvm_map_def *def)
 	return &t->map;
 }
 
-static void lpm_elem_free(struct bpfvm_rcu_head *head)
+static void node_free_rcu(struct bpfvm_rcu_head *head)
 {
 	free(head);
 }
 
+/* Readers may be walking through node: free it after its grace period. */
+static void retire(struct bpfvm_lpm *t, struct lpm_node *node)
+{
+	bpfvm__rcu_retire(t->map.vm, &t->retired, &node->rcu, node_free_rcu);
+}
+
+static struct lpm_node *child_of(struct lpm_node *node, unsigned bit)
+{
+	return atomic_load_explicit(&node->child[bit], memory_order_acquire);
+}
+
+static int is_im(struct lpm_node *node)
+{
+	return atomic_load_explicit(&node->flags, memory_order_relaxed) & LPM_IM;
+}
+
+/* No reader is left: free the nodes, the rcu.next links making the list
+ * of those still to visit (no recursion, however deep the trie). */
 static void lpm_free(struct bpfvm_map *map)
 {
 	struct bpfvm_lpm *t = LPM(map);
-	struct lpm_elem *e = atomic_load_explicit(&t->head, memory_order_relaxed);
-	while (e) {
-		struct lpm_elem *next = atomic_load_explicit(&e->next, memory_order_relaxed);
-		free(e);
-		e = next;
+	struct lpm_node *todo = atomic_load_explicit(&t->root, memory_order_relaxed);
+	if (todo)
+		todo->rcu.next = NULL;
+	while (todo) {
+		struct lpm_node *node = todo;
+		todo = (struct lpm_node *)(void *)node->rcu.next;
+		for (unsigned bit = 0; bit < 2; bit++) {
+			struct lpm_node *c = atomic_load_explicit(&node->child[bit], memory_order_relaxed);
+			if (c) {
+				c->rcu.next = todo ? &todo->rcu : NULL;
+				todo = c;
+			}
+		}
+		free(node);
 	}
 	bpfvm__rcu_drain(&t->retired);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
-static int bit_at(const unsigned char *data, uint32_t i)
+static unsigned bit_at(const unsigned char *data, uint32_t i)
 {
 	return (data[i / 8] >> (7 - i % 8)) & 1;
 }
 
-/* Length of the common prefix of a and b, at most limit bits. */
-static uint32_t common_prefix(const unsigned char *a, const unsigned char *b, uint32_t limit)
+/* Leading bits a and b share, at most limit (<= 8 * their size). */
+static uint32_t common_bits(const unsigned char *a, const unsigned char *b, uint32_t limit)
 {
-	uint32_t i = 0;
-	while (i + 8 <= limit && a[i / 8] == b[i / 8])
-		i += 8;
-	while (i < limit && bit_at(a, i) == bit_at(b, i))
-		i++;
-	return i;
+	uint32_t bits = 0;
+	for (uint32_t i = 0; bits < limit; i++) {
+		unsigned diff = a[i] ^ b[i];
+		if (diff) {
+			bits += (uint32_t)__builtin_clz(diff) - 24; /* zeros above the top set bit */
+			break;
+		}
+		bits += 8;
+	}
+	return bits < limit ? bits : limit;
 }
 
 static uint32_t key_prefixlen(const void *key)
@@ -115,53 +160,148 @@ static const unsigned char *key_data(const void *key)
 	return (const unsigned char *)key + 4;
 }
 
-static void *elem_value(struct bpfvm_lpm *t, struct lpm_elem *e)
-{
-	return e->data + t->data_stride;
-}
-
-static struct lpm_elem *longest_match(struct bpfvm_lpm *t, const void *key)
+/* The kernel's longest_prefix_match: how far key matches node's prefix,
+ * within both prefix lengths. */
+static uint32_t match_len(const struct lpm_node *node, const void *key)
 {
 	uint32_t kplen = key_prefixlen(key);
-	const unsigned char *kd = key_data(key);
-	for (struct lpm_elem *e = atomic_load_explicit(&t->head, memory_order_acquire); e;
-	     e = atomic_load_explicit(&e->next, memory_order_acquire)) {
-		if (e->prefixlen <= kplen && common_prefix(e->data, kd, e->prefixlen) == e->prefixlen)
-			return e;
-	}
-	return NULL;
+	uint32_t limit = node->prefixlen < kplen ? node->prefixlen : kplen;
+	return common_bits(node->data, key_data(key), limit);
 }
 
-/* The entry with exactly this prefix (bits past prefixlen ignored). */
-static struct lpm_elem *exact(struct bpfvm_lpm *t, const void *key,
-			      _Atomic(struct lpm_elem *) **link)
+static void *node_value(struct bpfvm_lpm *t, struct lpm_node *node)
 {
-	uint32_t plen = key_prefixlen(key);
-	_Atomic(struct lpm_elem *) *prev = &t->head;
-	for (struct lpm_elem *e = atomic_load_explicit(prev, memory_order_acquire); e;
-	     e = atomic_load_explicit(prev, memory_order_acquire)) {
-		if (e->prefixlen == plen && common_prefix(e->data, key_data(key), plen) == plen) {
-			if (link)
-				*link = prev;
-			return e;
+	return node->data + t->data_stride;
+}
+
+static struct lpm_node *longest_match(struct bpfvm_lpm *t, const void *key)
+{
+	struct lpm_node *found = NULL;
+	struct lpm_node *node = atomic_load_explicit(&t->root, memory_order_acquire);
+	while (node) {
+		uint32_t m = match_len(node, key);
+		if (m == t->max_prefixlen) {
+			/* A full-length match is an entry: intermediate nodes
+			 * are always shorter than their children. */
+			found = node;
+			break;
 		}
-		prev = &e->next;
+		if (m < node->prefixlen)
+			break;
+		if (!is_im(node))
+			found = node;
+		node = child_of(node, bit_at(key_data(key), node->prefixlen));
 	}
-	return NULL;
+	return found;
 }
 
 static void *lpm_lookup(struct bpfvm_map *map, const void *key, uint32_t cpu)
 {
-	struct lpm_elem *e = longest_match(LPM(map), key);
-	return e ? elem_value(LPM(map), e) : NULL;
+	struct lpm_node *node = longest_match(LPM(map), key);
+	return node ? node_value(LPM(map), node) : NULL;
 }
 
 static int lpm_copy(struct bpfvm_map *map, const void *key, void *value)
 {
-	struct lpm_elem *e = longest_match(LPM(map), key);
-	if (!e)
+	struct lpm_node *node = longest_match(LPM(map), key);
+	if (!node)
 		return -ENOENT;
-	memcpy(value, elem_value(LPM(map), e), map->def.value_size);
+	memcpy(value, node_value(LPM(map), node), map->def.value_size);
+	return 0;
+}
+
+/* A node for prefix key, with value (real) or without (intermediate). */
+static struct lpm_node *node_new(struct bpfvm_lpm *t, uint32_t prefixlen,
+				 const unsigned char *data, const void *value)
+{
+	size_t size = sizeof(struct lpm_node) + t->data_stride + (value ? t->map.def.value_size : 0);
+	struct lpm_node *node = calloc(1, size);
+	if (!node)
+		return NULL;
+	node->prefixlen = prefixlen;
+	memcpy(node->data, data, t->data_size);
+	if (value)
+		memcpy(node_value(t, node), value, t->map.def.value_size);
+	else
+		atomic_init(&node->flags, LPM_IM);
+	return node;
+}
+
+static void publish(_Atomic(struct lpm_node *) *slot, struct lpm_node *node)
+{
+	atomic_store_explicit(slot, node, memory_order_release);
+}
+
+/* Room for one more entry, as the kernel's trie_check_add_elem. */
+static int may_add(struct bpfvm_lpm *t, uint64_t flags)
+{
+	if (flags == BPFVM_EXIST)
+		return -ENOENT;
+	if (t->n_entries == t->map.def.max_entries)
+		return -ENOSPC;
+	t->n_entries++;
+	return 0;
+}
+
+/* Under the lock: link new (a real node for key) into the trie. Returns
+ * 0 or an errno; *old is a node to retire once unlocked. */
+static int insert_locked(struct bpfvm_lpm *t, const void *key, struct lpm_node *new,
+			 uint64_t flags, struct lpm_node **old)
+{
+	uint32_t plen = new->prefixlen, m = 0;
+	_Atomic(struct lpm_node *) *slot = &t->root;
+	struct lpm_node *node;
+	/* Down while the node's whole prefix is ours and shorter than it. */
+	while ((node = atomic_load_explicit(slot, memory_order_relaxed))) {
+		m = match_len(node, key);
+		if (node->prefixlen != m || node->prefixlen == plen ||
+		    node->prefixlen == t->max_prefixlen)
+			break;
+		slot = &node->child[bit_at(key_data(key), node->prefixlen)];
+	}
+	if (!node) {
+		int rc = may_add(t, flags);
+		if (!rc)
+			publish(slot, new);
+		return rc;
+	}
+	if (node->prefixlen == m) {
+		/* Same prefix: new takes the node's place (and children). */
+		if (!is_im(node)) {
+			if (flags == BPFVM_NOEXIST)
+				return -EEXIST;
+		} else {
+			int rc = may_add(t, flags);
+			if (rc)
+				return rc;
+		}
+		for (unsigned bit = 0; bit < 2; bit++)
+			atomic_store_explicit(&new->child[bit],
+					      atomic_load_explicit(&node->child[bit], memory_order_relaxed),
+					      memory_order_relaxed);
+		publish(slot, new);
+		*old = node;
+		return 0;
+	}
+	int rc = may_add(t, flags);
+	if (rc)
+		return rc;
+	if (m == plen) {
+		/* new is a prefix of node: it goes above it. */
+		atomic_store_explicit(&new->child[bit_at(node->data, m)], node, memory_order_relaxed);
+		publish(slot, new);
+		return 0;
+	}
+	/* They part after m bits: an intermediate node joins them. */
+	struct lpm_node *im = node_new(t, m, node->data, NULL);
+	if (!im) {
+		t->n_entries--;
+		return -ENOMEM;
+	}
+	unsigned new_bit = bit_at(key_data(key), m);
+	atomic_store_explicit(&im->child[new_bit], new, memory_order_relaxed);
+	atomic_store_explicit(&im->child[!new_bit], node, memory_order_relaxed);
+	publish(slot, im);
 	return 0;
 }
 
@@ -172,47 +312,54 @@ static int lpm_update(struct bpfvm_map *map, const void *key, const void *value,
 	uint32_t plen = key_prefixlen(key);
 	if (flags > BPFVM_EXIST || plen > t->max_prefixlen)
 		return -EINVAL;
-	struct lpm_elem *n = calloc(1, sizeof(*n) + t->data_stride + map->def.value_size);
-	if (!n)
+	struct lpm_node *new = node_new(t, plen, key_data(key), value), *old = NULL;
+	if (!new)
 		return -ENOMEM;
-	n->prefixlen = plen;
-	memcpy(n->data, key_data(key), t->data_size);
-	memcpy(elem_value(t, n), value, map->def.value_size);
-
 	pthread_mutex_lock(&t->lock);
-	_Atomic(struct lpm_elem *) *link;
-	struct lpm_elem *old = exact(t, key, &link);
-	int rc = 0;
-	if (old && flags == BPFVM_NOEXIST)
-		rc = -EEXIST;
-	else if (!old && flags == BPFVM_EXIST)
-		rc = -ENOENT;
-	else if (!old && t->n_entries == map->def.max_entries)
-		rc = -ENOSPC;
-	if (rc) {
-		pthread_mutex_unlock(&t->lock);
-		free(n);
-		return rc;
-	}
-	if (old) {
-		atomic_store_explicit(&n->next, atomic_load_explicit(&old->next, memory_order_relaxed),
-				      memory_order_relaxed);
-		atomic_store_explicit(link, n, memory_order_release);
-	} else {
-		/* Before the first entry with a shorter prefix. */
-		_Atomic(struct lpm_elem *) *prev = &t->head;
-		struct lpm_elem *e = atomic_load_explicit(prev, memory_order_relaxed);
-		while (e && e->prefixlen >= plen) {
-			prev = &e->next;
-			e = atomic_load_explicit(prev, memory_order_relaxed);
-		}
-		atomic_store_explicit(&n->next, e, memory_order_relaxed);
-		atomic_store_explicit(prev, n, memory_order_release);
-		t->n_entries++;
-	}
+	int rc = insert_locked(t, key, new, flags, &old);
 	pthread_mutex_unlock(&t->lock);
+	if (rc)
+		free(new);
 	if (old)
-		bpfvm__rcu_retire(map->vm, &t->retired, &old->rcu, lpm_elem_free);
+		retire(t, old);
+	return rc;
+}
+
+/* Under the lock: unlink key's entry. Up to two nodes to retire. */
+static int remove_locked(struct bpfvm_lpm *t, const void *key, struct lpm_node *gone[2])
+{
+	uint32_t plen = key_prefixlen(key), m = 0;
+	_Atomic(struct lpm_node *) *trim = &t->root, *trim2 = trim;
+	struct lpm_node *node, *parent = NULL;
+	while ((node = atomic_load_explicit(trim, memory_order_relaxed))) {
+		m = match_len(node, key);
+		if (node->prefixlen != m || node->prefixlen == plen)
+			break;
+		parent = node;
+		trim2 = trim;
+		trim = &node->child[bit_at(key_data(key), node->prefixlen)];
+	}
+	if (!node || node->prefixlen != plen || node->prefixlen != m || is_im(node))
+		return -ENOENT;
+	t->n_entries--;
+	struct lpm_node *c0 = atomic_load_explicit(&node->child[0], memory_order_relaxed);
+	struct lpm_node *c1 = atomic_load_explicit(&node->child[1], memory_order_relaxed);
+	if (c0 && c1) {
+		/* Still needed to join its subtrees. */
+		atomic_fetch_or_explicit(&node->flags, LPM_IM, memory_order_relaxed);
+		return 0;
+	}
+	if (parent && is_im(parent) && !c0 && !c1) {
+		/* The intermediate parent would have one child: its other
+		 * child takes its place. */
+		unsigned node_bit = atomic_load_explicit(&parent->child[0], memory_order_relaxed) != node;
+		publish(trim2, atomic_load_explicit(&parent->child[!node_bit], memory_order_relaxed));
+		gone[0] = node;
+		gone[1] = parent;
+		return 0;
+	}
+	publish(trim, c0 ? c0 : c1);
+	gone[0] = node;
 	return 0;
 }
 
@@ -221,53 +368,93 @@ static int lpm_delete(struct bpfvm_map *map, const void *key)
 	struct bpfvm_lpm *t = LPM(map);
 	if (key_prefixlen(key) > t->max_prefixlen)
 		return -EINVAL;
+	struct lpm_node *gone[2] = {NULL, NULL};
 	pthread_mutex_lock(&t->lock);
-	_Atomic(struct lpm_elem *) *link;
-	struct lpm_elem *e = exact(t, key, &link);
-	if (e) {
-		atomic_store_explicit(link, atomic_load_explicit(&e->next, memory_order_relaxed),
-				      memory_order_release);
-		t->n_entries--;
-	}
+	int rc = remove_locked(t, key, gone);
 	pthread_mutex_unlock(&t->lock);
-	if (!e)
-		return -ENOENT;
-	bpfvm__rcu_retire(map->vm, &t->retired, &e->rcu, lpm_elem_free);
-	return 0;
+	for (int i = 0; i < 2; i++)
+		if (gone[i])
+			retire(t, gone[i]);
+	return rc;
 }
 
-/* Post-order of the kernel's trie: < 0 if a comes before b. */
-static int postorder_cmp(const struct lpm_elem *a, const struct lpm_elem *b)
+/* The first entry in post-order under root: down the leftmost path, then
+ * right where there is no left. */
+static struct lpm_node *leftmost(struct lpm_node *root)
 {
-	uint32_t m = a->prefixlen < b->prefixlen ? a->prefixlen : b->prefixlen;
-	uint32_t c = common_prefix(a->data, b->data, m);
-	if (c < m)
-		return bit_at(a->data, c) ? 1 : -1;
-	if (a->prefixlen != b->prefixlen)
-		return a->prefixlen > b->prefixlen ? -1 : 1;
-	return 0;
+	struct lpm_node *first = NULL;
+	for (struct lpm_node *node = root; node;) {
+		if (is_im(node)) {
+			node = child_of(node, 0);
+		} else {
+			first = node;
+			node = child_of(node, 0);
+			if (!node)
+				node = child_of(first, 1);
+		}
+	}
+	return first;
 }
 
+static void copy_key(struct bpfvm_lpm *t, const struct lpm_node *node, void *next_key)
+{
+	memcpy(next_key, &node->prefixlen, 4);
+	memcpy((unsigned char *)next_key + 4, node->data, t->data_size);
+}
+
+/* The kernel's trie_get_next_key: the entry after key in post-order; the
+ * first entry if key is absent, intermediate or invalid. */
 static int lpm_get_next_key(struct bpfvm_map *map, const void *key, void *next_key)
 {
 	struct bpfvm_lpm *t = LPM(map);
-	struct lpm_elem *cur = NULL, *best = NULL;
-	if (key && key_prefixlen(key) <= t->max_prefixlen)
-		cur = exact(t, key, NULL);
-	for (struct lpm_elem *e = atomic_load_explicit(&t->head, memory_order_acquire); e;
-	     e = atomic_load_explicit(&e->next, memory_order_acquire)) {
-		if (cur && postorder_cmp(e, cur) <= 0)
-			continue;
-		if (!best || postorder_cmp(e, best) < 0)
-			best = e;
-	}
-	if (!best)
+	struct lpm_node *root = atomic_load_explicit(&t->root, memory_order_acquire);
+	if (!root)
 		return -ENOENT;
-	memcpy(next_key, &best->prefixlen, 4);
-	memcpy((unsigned char *)next_key + 4, best->data, t->data_size);
-	return 0;
+	if (!key || key_prefixlen(key) > t->max_prefixlen) {
+		copy_key(t, leftmost(root), next_key);
+		return 0;
+	}
+	/* Prefix lengths grow strictly down a path: at most max_prefixlen + 1
+	 * nodes on it. */
+	struct lpm_node **path = malloc(((size_t)t->max_prefixlen + 1) * sizeof(*path));
+	if (!path)
+		return -ENOMEM;
+	uint32_t plen = key_prefixlen(key), m = 0;
+	int depth = -1;
+	struct lpm_node *node = root;
+	while (node) {
+		path[++depth] = node;
+		m = match_len(node, key);
+		if (node->prefixlen != m || node->prefixlen == plen)
+			break;
+		node = child_of(node, bit_at(key_data(key), node->prefixlen));
+	}
+	struct lpm_node *next = NULL;
+	int rc = 0;
+	/* Only an exact match counts (the walk may stop on a node of the
+	 * same length that the key does not match, as the kernel checks since
+	 * 6.13). */
+	if (!node || node->prefixlen != plen || m != plen || is_im(node)) {
+		next = leftmost(root);
+	} else {
+		/* Up from key's node: a right sibling subtree comes next,
+		 * else the first real ancestor. */
+		for (; depth > 0 && !next; depth--) {
+			struct lpm_node *parent = path[depth - 1];
+			struct lpm_node *right = child_of(parent, 1);
+			if (child_of(parent, 0) == path[depth] && right)
+				next = leftmost(right);
+			else if (!is_im(parent))
+				next = parent;
+		}
+		if (!next)
+			rc = -ENOENT;
+	}
+	free(path);
+	if (next)
+		copy_key(t, next, next_key);
+	return rc;
 }
-
 
 const struct bpfvm_map_ops bpfvm__lpm_trie_ops = {
 	.check = lpm_check,

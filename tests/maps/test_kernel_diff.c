@@ -104,16 +104,21 @@ static void mismatch(struct diff_ctx *c, int step, const char *op, int krc, int 
 			     krc, vrc);
 }
 
-/* Keys: a 4-byte little-endian index in a keyspace (LPM: prefixlen from
- * the index too), padded to key_size. */
+/* Keys: a 4-byte little-endian index in a keyspace, padded to key_size.
+ * LPM: idx % (max prefixlen + 1) is the prefixlen, the rest r gives the
+ * data: each byte's top 2 bits come from 2 bits of r (so prefixes share
+ * and part at many lengths: intermediate nodes), the low bits from r too
+ * when r & 4 (bits past the prefix that get_next_key must give back). */
 static void make_key(const struct bpfvm_map_def *d, unsigned idx, uint8_t *key)
 {
 	memset(key, 0, d->key_size);
 	if (d->type == BPFVM_MAP_LPM_TRIE) {
-		uint32_t plen = idx % 33;
+		uint32_t data_size = d->key_size - 4, lengths = data_size * 8 + 1;
+		uint32_t plen = idx % lengths, r = idx / lengths;
 		memcpy(key, &plen, 4);
-		uint32_t data = __builtin_bswap32((idx / 33) * 0x01010101u);
-		memcpy(key + 4, &data, d->key_size - 4 < 4 ? d->key_size - 4 : 4);
+		for (uint32_t j = 0; j < data_size; j++)
+			key[4 + j] = (uint8_t)((((r >> (2 * (j % 8))) & 3) << 6) |
+					       ((((r >> 4) + j) & 0x3f) * ((r & 4) >> 2)));
 		return;
 	}
 	for (uint32_t i = 0; i < d->key_size; i++)
@@ -304,6 +309,17 @@ TEST(kernel_diff_lpm_trie)
 	struct bpfvm_map_def d = {.type = BPFVM_MAP_LPM_TRIE, .key_size = 8, .value_size = 4,
 				  .max_entries = 16, .flags = BPF_F_NO_PREALLOC};
 	run_sequence("lpm", &d, 33 * 6, 10000, 8);
+	d.max_entries = 64;
+	run_sequence("lpm k8 wide", &d, 33 * 64, 20000, 14);
+	struct bpfvm_map_def k7 = {.type = BPFVM_MAP_LPM_TRIE, .key_size = 7, .value_size = 12,
+				   .max_entries = 40, .flags = BPF_F_NO_PREALLOC};
+	run_sequence("lpm k7", &k7, 25 * 48, 20000, 15);
+	struct bpfvm_map_def k5 = {.type = BPFVM_MAP_LPM_TRIE, .key_size = 5, .value_size = 1,
+				   .max_entries = 300, .flags = BPF_F_NO_PREALLOC};
+	run_sequence("lpm k5", &k5, 9 * 64, 20000, 16);
+	struct bpfvm_map_def k20 = {.type = BPFVM_MAP_LPM_TRIE, .key_size = 20, .value_size = 8,
+				    .max_entries = 100, .flags = BPF_F_NO_PREALLOC};
+	run_sequence("lpm k20", &k20, 129 * 16, 10000, 17);
 }
 
 TEST(kernel_diff_map_create_validation)

@@ -365,6 +365,129 @@ TEST(lpm_trie_longest_prefix_match)
 	bpfvm_vm_destroy(vm);
 }
 
+static uint32_t lpm_get(struct bpfvm_map *m, uint32_t plen, uint8_t a, uint8_t b, uint8_t c,
+			uint8_t d)
+{
+	uint8_t k[8];
+	uint32_t out = 0;
+	lpm_key(k, plen, a, b, c, d);
+	return bpfvm_map_lookup(m, k, &out) == 0 ? out : 0;
+}
+
+static int lpm_put(struct bpfvm_map *m, uint32_t plen, uint8_t a, uint8_t b, uint8_t c, uint8_t d,
+		   uint32_t v, uint64_t flags)
+{
+	uint8_t k[8];
+	lpm_key(k, plen, a, b, c, d);
+	return bpfvm_map_update(m, k, &v, flags);
+}
+
+static int lpm_del(struct bpfvm_map *m, uint32_t plen, uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	uint8_t k[8];
+	lpm_key(k, plen, a, b, c, d);
+	return bpfvm_map_delete(m, k);
+}
+
+/* The kernel's trie: entries that part at some bit get an intermediate
+ * node (no entry: not found, not counted, not iterated), deleting an entry
+ * with two subtrees keeps it as an intermediate node, deleting one of two
+ * children of an intermediate node removes that node too; the example of
+ * the kernel's lpm_trie.c iterates in its documented post-order. */
+TEST(lpm_trie_intermediate_nodes_and_post_order)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	CHECK_EQ(create(vm, BPFVM_MAP_LPM_TRIE, 8, 4, 4, 1u << 0, &m), 0);
+	CHECK_EQ(lpm_put(m, 24, 192, 168, 0, 0, 1, BPFVM_NOEXIST), 0);
+	CHECK_EQ(lpm_put(m, 24, 192, 168, 1, 0, 2, BPFVM_NOEXIST), 0); /* parts at bit 23 */
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 1, 9), 2);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 2, 9), 0);
+	/* The intermediate node (192.168.0.0/23) is no entry. */
+	CHECK_EQ(lpm_del(m, 23, 192, 168, 0, 0), -ENOENT);
+	CHECK_EQ(lpm_put(m, 23, 192, 168, 0, 0, 9, BPFVM_EXIST), -ENOENT);
+	CHECK_EQ(lpm_put(m, 24, 192, 168, 128, 0, 3, BPFVM_NOEXIST), 0);
+	CHECK_EQ(lpm_put(m, 16, 192, 168, 0, 0, 4, BPFVM_NOEXIST), 0);
+	CHECK_EQ(lpm_put(m, 8, 10, 0, 0, 0, 5, BPFVM_NOEXIST), -ENOSPC); /* 4 entries */
+	CHECK_EQ(lpm_put(m, 16, 192, 168, 7, 7, 6, BPFVM_ANY), 0);      /* replacing is fine */
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 200, 1), 6);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 128, 1), 3);
+	/* Post-order: 0/24, 1/24, 128/24, then the /16 (its data as stored). */
+	const uint8_t want[4][2] = {{24, 0}, {24, 1}, {24, 128}, {16, 7}};
+	uint8_t key[8], *from = NULL;
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ(bpfvm_map_get_next_key(m, from, key), 0);
+		CHECK_EQ(key[0], want[i][0]);
+		CHECK_EQ(key[6], want[i][1]);
+		from = key;
+	}
+	CHECK_EQ(bpfvm_map_get_next_key(m, key, key), -ENOENT);
+	/* A missing key, or one the walk stops at without matching, restarts. */
+	lpm_key(key, 24, 192, 168, 5, 0);
+	CHECK_EQ(bpfvm_map_get_next_key(m, key, key), 0);
+	CHECK_EQ(key[6], 0);
+	/* The /16 has two subtrees: deleted, it stays as a junction. */
+	CHECK_EQ(lpm_del(m, 16, 192, 168, 0, 0), 0);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 200, 1), 0);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 128, 1), 3);
+	CHECK_EQ(lpm_put(m, 16, 192, 168, 0, 0, 7, BPFVM_EXIST), -ENOENT);
+	CHECK_EQ(lpm_put(m, 16, 192, 168, 0, 0, 7, BPFVM_NOEXIST), 0); /* back in its place */
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 200, 1), 7);
+	/* Deleting 1/24 drops the /23 junction: 0/24 stays reachable. */
+	CHECK_EQ(lpm_del(m, 24, 192, 168, 1, 0), 0);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 0, 5), 1);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 1, 5), 7);
+	CHECK_EQ(lpm_del(m, 24, 192, 168, 0, 0), 0);
+	CHECK_EQ(lpm_del(m, 24, 192, 168, 128, 0), 0);
+	CHECK_EQ(lpm_get(m, 32, 192, 168, 0, 5), 7);
+	CHECK_EQ(lpm_del(m, 16, 192, 168, 0, 0), 0);
+	CHECK_EQ(bpfvm_map_get_next_key(m, NULL, key), -ENOENT);
+	bpfvm_vm_destroy(vm);
+}
+
+/* A lookup walks one path, O(prefix bits): a trie of 256-byte keys holding
+ * every prefix length of one key and 4096 other entries answers each
+ * length, and the full-length match. */
+TEST(lpm_trie_deep_prefixes_of_long_keys)
+{
+	struct bpfvm_vm *vm = new_vm();
+	struct bpfvm_map *m;
+	enum { DATA = 256, KS = 4 + DATA };
+	CHECK_EQ(create(vm, BPFVM_MAP_LPM_TRIE, KS, 4, 8192, 1u << 0, &m), 0);
+	uint8_t key[KS], probe[KS];
+	uint32_t plen, v, out;
+	memset(key, 0xa5, sizeof(key));
+	for (plen = 0; plen <= DATA * 8; plen += 1 + plen / 64) {
+		memcpy(key, &plen, 4);
+		v = plen + 1;
+		CHECK_EQ(bpfvm_map_update(m, key, &v, BPFVM_NOEXIST), 0);
+	}
+	for (uint32_t i = 0; i < 4096; i++) {
+		memset(key + 4, (int)(i & 0xff), DATA);
+		key[4 + 100 + i % 150] ^= (uint8_t)(i >> 8 | 1);
+		plen = 8 * (101 + i % 150);
+		memcpy(key, &plen, 4);
+		v = 1u << 31 | i;
+		CHECK_EQ(bpfvm_map_update(m, key, &v, BPFVM_ANY), 0);
+	}
+	/* Probes: the 0xa5 key cut at each length q. */
+	memset(probe, 0xa5, sizeof(probe));
+	for (uint32_t q = 0; q <= DATA * 8; q += 7) {
+		memcpy(probe, &q, 4);
+		CHECK_EQ(bpfvm_map_lookup(m, probe, &out), 0);
+		uint32_t best = 0;
+		for (plen = 0; plen <= q; plen += 1 + plen / 64)
+			best = plen;
+		CHECK_EQ(out, best + 1);
+	}
+	plen = DATA * 8;
+	memcpy(probe, &plen, 4);
+	probe[4 + DATA - 1] ^= 1; /* the last bit differs */
+	CHECK_EQ(bpfvm_map_lookup(m, probe, &out), 0);
+	CHECK(out != (uint32_t)DATA * 8 + 1);
+	bpfvm_vm_destroy(vm);
+}
+
 TEST(ringbuf_create_validation)
 {
 	struct bpfvm_vm *vm = new_vm();

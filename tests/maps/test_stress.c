@@ -4,7 +4,8 @@
  * its keys, so -E2BIG happens too); phase 2 runs programs that count hits
  * with atomic adds on hash values while another thread churns other keys,
  * so reclamation runs under readers. tests/maps/test_tsan.sh runs this
- * binary under ThreadSanitizer. */
+ * binary under ThreadSanitizer. Phase 3 reshapes an LPM trie while other
+ * threads look up addresses in it. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -338,5 +339,105 @@ TEST(hash_program_counters_add_up_under_churn)
 		if (bpfvm_map_lookup(map, &key, &v) == 0)
 			total += v;
 	CHECK_EQ(total, (uint64_t)runs);
+	bpfvm_vm_destroy(vm);
+}
+
+/* ---- LPM trie: lock-free lookups while writers reshape the trie ---- */
+
+#define LPM_OPS 40000
+
+struct lpm_worker {
+	struct bpfvm_map *map;
+	unsigned seed;
+	int writer;
+	long found, wrong, unexpected;
+};
+
+/* A prefix from r: few top bits vary, so prefixes nest and part often
+ * (intermediate nodes come and go). Its value names it. */
+static void lpm_prefix(unsigned r, uint8_t key[8], uint32_t *value)
+{
+	uint32_t plen = r % 33, addr = (r >> 6) * 0x9e3779b1u & 0xf0f0f080u;
+	if (plen < 32)
+		addr &= plen ? ~0u << (32 - plen) : 0;
+	uint32_t be = __builtin_bswap32(addr);
+	memcpy(key, &plen, 4);
+	memcpy(key + 4, &be, 4);
+	*value = addr | plen; /* plen <= 32 fits in the low bits the mask clears */
+}
+
+static void *lpm_ops(void *arg)
+{
+	struct lpm_worker *w = arg;
+	uint8_t key[8], next[8];
+	for (int i = 0; i < LPM_OPS; i++) {
+		unsigned r = next_rand(&w->seed);
+		uint32_t v, out;
+		lpm_prefix(r, key, &v);
+		int rc;
+		if (w->writer) {
+			rc = (r & 1) ? bpfvm_map_update(w->map, key, &v, BPFVM_ANY)
+				     : bpfvm_map_delete(w->map, key);
+			if (rc && rc != -ENOENT && rc != -ENOSPC)
+				w->unexpected++;
+			continue;
+		}
+		if (r % 16 == 0) {
+			rc = bpfvm_map_get_next_key(w->map, key, next);
+			if (rc && rc != -ENOENT)
+				w->unexpected++;
+			continue;
+		}
+		/* Look up a full address: a hit must be a prefix of it. */
+		uint32_t plen = 32, addr = next_rand(&w->seed) & 0xf0f0f080u, be = __builtin_bswap32(addr);
+		memcpy(key, &plen, 4);
+		memcpy(key + 4, &be, 4);
+		rc = bpfvm_map_lookup(w->map, key, &out);
+		if (rc == 0) {
+			uint32_t hit_len = out & 63, hit_addr = out & 0xf0f0f080u;
+			uint32_t mask = hit_len ? ~0u << (32 - hit_len) : 0;
+			w->found++;
+			w->wrong += hit_len > 32 || ((addr ^ hit_addr) & mask) != 0;
+		} else if (rc != -ENOENT) {
+			w->unexpected++;
+		}
+	}
+	return NULL;
+}
+
+TEST(lpm_trie_lookups_stay_consistent_under_writers)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map *map = make_map(vm, BPFVM_MAP_LPM_TRIE, 8, 4, 200, 1u << 0);
+	struct lpm_worker w[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct lpm_worker){.map = map, .seed = 7u + (unsigned)i, .writer = i < 2};
+		pthread_create(&t[i], NULL, lpm_ops, &w[i]);
+	}
+	long found = 0, wrong = 0, unexpected = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		found += w[i].found;
+		wrong += w[i].wrong;
+		unexpected += w[i].unexpected;
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK_EQ(unexpected, 0);
+	CHECK(found > 0);
+	/* Quiet again: every entry is found by its own prefix. */
+	uint8_t key[8], *from = NULL;
+	long entries = 0;
+	while (entries <= 200 && bpfvm_map_get_next_key(map, from, key) == 0) {
+		uint32_t out;
+		CHECK_EQ(bpfvm_map_lookup(map, key, &out), 0);
+		uint32_t plen;
+		memcpy(&plen, key, 4);
+		CHECK_EQ(out & 63, plen);
+		entries++;
+		from = key;
+	}
+	CHECK(entries <= 200);
 	bpfvm_vm_destroy(vm);
 }
