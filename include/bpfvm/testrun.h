@@ -39,6 +39,8 @@
 extern "C" {
 #endif
 
+struct bpfvm_fib;
+
 struct bpfvm_test_run_opts {
 	/* In. */
 	const void *data_in;
@@ -56,6 +58,9 @@ struct bpfvm_test_run_opts {
 	uint64_t budget;         /* checked mode, per run; 0 = default */
 	void *user;              /* passed to host helpers */
 	int no_duration;         /* skip the timing (two clock reads); duration stays 0 */
+	/* Routes and neighbours bpf_fib_lookup consults (NULL: only the
+	 * loopback device, forwarding disabled, as a fresh network namespace). */
+	const struct bpfvm_fib *fib;
 	/* Out. */
 	uint32_t retval;         /* r0 of the last run, as the kernel reports it */
 	uint64_t retval64;       /* the whole r0 */
@@ -81,6 +86,78 @@ struct bpfvm_test_runner;
 int bpfvm_test_runner_create(struct bpfvm_prog *prog, struct bpfvm_test_runner **out);
 int bpfvm_test_runner_run(struct bpfvm_test_runner *runner, struct bpfvm_test_run_opts *opts);
 void bpfvm_test_runner_destroy(struct bpfvm_test_runner *runner);
+
+/* ---- the host's FIB for bpf_fib_lookup ---------------------------------------
+ *
+ * Userspace has no kernel FIB: the host describes one. A FIB holds devices
+ * (ifindex, MAC, MTU, forwarding), routes per table (IPv4/IPv6 prefix,
+ * device, optional gateway, MTU, metric, preferred source, type) and
+ * neighbours (address on a device -> MAC). bpf_fib_lookup then follows the
+ * kernel's bpf_ipv4_fib_lookup / bpf_ipv6_fib_lookup on it: longest prefix
+ * first, then the lowest metric; without BPF_FIB_LOOKUP_DIRECT the local
+ * (255), main (254) and default (253) tables are searched in that order,
+ * as the default rules do (policy rules, marks and multipath are not
+ * modelled). Device ifindex 1 is the loopback (MTU 65536, forwarding off)
+ * unless the host adds its own. Fill a FIB before the runs that use it; it
+ * is read-only during runs and may be shared by runs on many threads. */
+
+#define BPFVM_FIB_TABLE_MAIN 254
+
+enum bpfvm_route_type {
+	BPFVM_ROUTE_UNICAST = 0,
+	BPFVM_ROUTE_BLACKHOLE,    /* bpf_fib_lookup: BPF_FIB_LKUP_RET_BLACKHOLE */
+	BPFVM_ROUTE_UNREACHABLE,  /* BPF_FIB_LKUP_RET_UNREACHABLE */
+	BPFVM_ROUTE_PROHIBIT,     /* BPF_FIB_LKUP_RET_PROHIBIT */
+	BPFVM_ROUTE_LOCAL,        /* delivered locally: BPF_FIB_LKUP_RET_NOT_FWDED */
+};
+
+struct bpfvm_fib_dev {
+	uint32_t ifindex;         /* > 0 */
+	uint8_t mac[6];           /* the smac of lookups through this device */
+	uint32_t mtu;             /* 0 = 1500 */
+	int forwarding;           /* 0: lookups arriving here give FWD_DISABLED */
+	uint8_t addr4[4];         /* source for BPF_FIB_LOOKUP_SRC (IPv4), 0 = none */
+	uint8_t addr6[16];        /* source for BPF_FIB_LOOKUP_SRC (IPv6), :: = none */
+};
+
+struct bpfvm_fib_route {
+	int family;               /* AF_INET or AF_INET6 */
+	uint8_t dst[16];          /* prefix, network order (4 bytes for IPv4) */
+	uint8_t prefix_len;
+	uint32_t ifindex;         /* the device the route leaves through */
+	int gw_family;            /* 0: directly connected; AF_INET or AF_INET6 */
+	uint8_t gateway[16];
+	uint32_t mtu;             /* 0 = the device's */
+	uint32_t table;           /* 0 = BPFVM_FIB_TABLE_MAIN */
+	uint32_t metric;          /* rt_metric of the result; lower wins */
+	uint8_t prefsrc[16];      /* preferred source, all zero = none */
+	enum bpfvm_route_type type;
+	int lwt_encap;            /* has a lightweight-tunnel encap: UNSUPP_LWT */
+};
+
+struct bpfvm_fib_neigh {
+	int family;               /* AF_INET or AF_INET6 */
+	uint8_t addr[16];         /* network order */
+	uint32_t ifindex;
+	uint8_t mac[6];           /* the dmac of lookups that resolve to addr */
+};
+
+int bpfvm_fib_create(struct bpfvm_fib **out);
+void bpfvm_fib_destroy(struct bpfvm_fib *fib);
+/* 0, -EINVAL for bad fields (message in bpfvm_fib_last_error), -ENODEV
+ * for a route or neighbour on a device not added, -ENOMEM. A device added
+ * again replaces the first; routes and neighbours add up. */
+int bpfvm_fib_add_dev(struct bpfvm_fib *fib, const struct bpfvm_fib_dev *dev);
+int bpfvm_fib_add_route(struct bpfvm_fib *fib, const struct bpfvm_fib_route *route);
+int bpfvm_fib_add_neigh(struct bpfvm_fib *fib, const struct bpfvm_fib_neigh *neigh);
+/* Read a FIB from text, one entry a line ('#' starts a comment):
+ *   dev IFINDEX [mac MAC] [mtu N] [forwarding] [addr IP]...
+ *   route PREFIX/LEN dev IFINDEX [via IP] [mtu N] [table N] [metric N]
+ *         [src IP] [blackhole|unreachable|prohibit|local] [lwt]
+ *   neigh IP dev IFINDEX lladdr MAC
+ * 0, or -EINVAL with "line N: why" in bpfvm_fib_last_error. */
+int bpfvm_fib_parse(struct bpfvm_fib *fib, const char *text);
+const char *bpfvm_fib_last_error(const struct bpfvm_fib *fib);
 
 /* Verdict names: "XDP_PASS", "TC_ACT_SHOT", ... or NULL when the value
  * has no name for that program type. */

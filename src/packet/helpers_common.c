@@ -106,10 +106,14 @@ static int register_common(struct bpfvm_vm *vm)
 			     BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING, 0, 0, 0),
 		BPFVM_HELPER(BPF_FUNC_redirect_map, "redirect_map", redirect_map, BPFVM_RET_INTEGER,
 			     BPFVM_ARG_CONST_MAP_PTR, BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING, 0, 0),
+		BPFVM_HELPER(BPF_FUNC_fib_lookup, "fib_lookup", bpfvm__fib_lookup, BPFVM_RET_INTEGER,
+			     BPFVM_ARG_PTR_TO_CTX, BPFVM_ARG_PTR_TO_MEM, BPFVM_ARG_CONST_SIZE,
+			     BPFVM_ARG_ANYTHING, 0),
 	};
 	helpers[0].prog_types = TC_TYPES | XDP_TYPE;
 	helpers[1].prog_types = TC_TYPES | XDP_TYPE;
 	helpers[2].prog_types = XDP_TYPE;
+	helpers[3].prog_types = TC_TYPES | XDP_TYPE;
 	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++) {
 		int rc = bpfvm_vm_register_helper(vm, &helpers[i]);
 		if (rc)

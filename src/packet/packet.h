@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpfvm/testrun.h"
 #include "core/internal.h"
 
 /* Geometry of the kernel's test-run buffers (net/bpf/test_run.c). */
@@ -75,6 +76,7 @@ struct bpfvm_pkt {
 	uint32_t ingress_ifindex; /* XDP: rxq->dev->ifindex */
 	uint32_t rx_queue_index;
 	uint32_t ifindex;   /* skb->dev->ifindex */
+	const struct bpfvm_fib *fib; /* the host's FIB for bpf_fib_lookup, or NULL */
 	/* XDP multi-buffer: what does not fit the frame (or lies past
 	 * ctx_in->data_end) is in fragments of up to a page, fragment i at
 	 * frags + i * PKT_FRAME_SIZE; programs reach them only by helpers. */
@@ -120,6 +122,9 @@ uint32_t bpfvm__csum_partial(const void *buf, size_t len, uint32_t sum);
 
 int bpfvm__xdp_helpers_register(struct bpfvm_vm *vm);
 int bpfvm__skb_helpers_register(struct bpfvm_vm *vm);
+/* bpf_fib_lookup on the run's FIB (src/packet/fib.c), XDP and tc. */
+uint64_t bpfvm__fib_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+			   struct bpfvm_call_ctx *cc);
 /* bpf_skb_adjust_room (src/packet/skb_room.c). */
 uint64_t bpfvm__skb_adjust_room(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				struct bpfvm_call_ctx *cc);

@@ -202,6 +202,7 @@ int bpfvm_test_runner_run(struct bpfvm_test_runner *r, struct bpfvm_test_run_opt
 	r->run.budget = opts->budget;
 	r->run.cpu = opts->cpu;
 	r->run.user = opts->user;
+	r->pkt.fib = opts->fib;
 	int rc = t->prepare(r, opts);
 	if (rc)
 		return rc;

@@ -95,4 +95,34 @@ else
 fi
 n=$(count_pcap "$T_TMP/kept.pcap")
 if [ "$n" = 2000 ]; then t_ok "pcap --out of a socket filter"; else t_fail "pcap --out of a socket filter" "$n packets"; fi
+# --fib: routes from a text file for bpf_fib_lookup (tests/testrun/progs/fib.bpf.c
+# reads a request after the Ethernet header and writes the result back).
+clang -O2 -g -target bpf -I/usr/include/$(uname -m)-linux-gnu -c tests/testrun/progs/fib.bpf.c -o "$T_TMP/fib.o"
+cat > "$T_TMP/routes.txt" <<'EOF2'
+dev 2 mac 02:00:00:00:00:02 forwarding
+dev 3 mac 02:00:00:00:00:03 mtu 9000 forwarding
+route 10.1.0.0/16 dev 3 via 10.0.0.254 metric 4
+neigh 10.0.0.254 dev 3 lladdr 02:aa:00:00:00:fe
+EOF2
+python3 - "$T_TMP" <<'PY'
+import struct, sys
+req = struct.pack('<II', 0, 0) + struct.pack('<BBHHHI', 2, 0, 0, 0, 0, 2) + b'\0' * 4 + \
+      b'\0' * 16 + bytes([10, 1, 2, 3]) + b'\0' * 12 + b'\0' * 16
+open(sys.argv[1] + '/fibreq.bin', 'wb').write(b'\2' + b'\0' * 11 + b'\x88\xb5' + req + b'\0' * 14)
+PY
+t_expect "--fib: lookup through the file's routes" 0 "retval = 2 (0x2) XDP_PASS" -- \
+	"$BPFVM" run "$T_TMP/fib.o" --prog xdp_fib --fib "$T_TMP/routes.txt" \
+	--data-file "$T_TMP/fibreq.bin" --data-out "$T_TMP/fibout.bin"
+res=$(python3 -c "
+import struct, sys
+b = open(sys.argv[1], 'rb').read()[14:]
+rc, = struct.unpack_from('<I', b, 4)
+ifindex, = struct.unpack_from('<I', b, 8 + 8)
+print(rc, ifindex, b[8 + 32:8 + 36].hex(), b[8 + 58:8 + 64].hex())" "$T_TMP/fibout.bin")
+if [ "$res" = "0 3 0a0000fe 02aa000000fe" ]; then t_ok "--fib: gateway, egress device and MAC written back"
+else t_fail "--fib: gateway, egress device and MAC written back" "$res"; fi
+printf 'dev 2\nroute 10.0.0.0/40 dev 2\n' > "$T_TMP/bad_routes.txt"
+t_expect "--fib: a bad line is named" 1 "bad_routes.txt: line 2: prefix length 40 is longer" -- \
+	"$BPFVM" run "$T_TMP/fib.o" --prog xdp_fib --fib "$T_TMP/bad_routes.txt" \
+	--data-file "$T_TMP/fibreq.bin"
 t_done

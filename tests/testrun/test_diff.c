@@ -3,6 +3,7 @@
  * same generated packets; retval, data_out and the maps must agree. The
  * kernel half needs root; without it the bpfvm half still checks its own
  * invariants (valid checksums after rewriting, encapsulated lengths). */
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -426,6 +427,295 @@ TEST(tracing_programs_from_clang_read_their_context)
 	CHECK_EQ(run_tracing(obj, "tp_write", rec, sizeof(rec)), 77);
 	bpfvm_object_close(obj);
 	bpfvm_vm_destroy(vm);
+}
+
+/* ---- bpf_fib_lookup ------------------------------------------------------------ */
+
+struct fib_req {
+	uint32_t flags, rc;
+	struct bpf_fib_lookup p;
+};
+
+#define FIB_PKT_LEN 100
+
+static void fib_packet(uint8_t *pkt, const struct fib_req *q)
+{
+	memset(pkt, 0, FIB_PKT_LEN);
+	pkt[0] = 2, pkt[12] = 0x88, pkt[13] = 0xb5; /* local experimental EtherType */
+	memcpy(pkt + 14, q, sizeof(*q));
+}
+
+/* One lookup on bpfvm: the request's rc and params after the call. */
+static struct fib_req fib_bpfvm(struct bpfvm_prog *prog, const struct bpfvm_fib *fib,
+				const struct fib_req *q)
+{
+	uint8_t in[FIB_PKT_LEN], out[FIB_PKT_LEN + 64];
+	struct fib_req r = {0};
+	fib_packet(in, q);
+	struct bpfvm_test_run_opts o = {.data_in = in, .data_size_in = FIB_PKT_LEN, .data_out = out,
+					.data_size_out = sizeof(out), .fib = fib};
+	CHECK_EQ(bpfvm_prog_test_run(prog, &o), 0);
+	CHECK_EQ(o.data_size_out, FIB_PKT_LEN);
+	memcpy(&r, out + 14, sizeof(r));
+	return r;
+}
+
+static struct fib_req fib_kernel(int fd, const struct fib_req *q)
+{
+	uint8_t in[FIB_PKT_LEN], out[FIB_PKT_LEN + 64];
+	struct fib_req r = {0};
+	fib_packet(in, q);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = FIB_PKT_LEN, .data_out = out,
+		    .data_size_out = sizeof(out));
+	CHECK_EQ(bpf_prog_test_run_opts(fd, &o), 0);
+	memcpy(&r, out + 14, sizeof(r));
+	return r;
+}
+
+static int sysctl_is_zero(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v == 0;
+}
+
+static struct fib_req fib_q4(uint32_t ifindex, const char *dst, uint32_t flags)
+{
+	struct fib_req q = {.flags = flags};
+	q.p.family = AF_INET;
+	q.p.ifindex = ifindex;
+	inet_pton(AF_INET, dst, &q.p.ipv4_dst);
+	return q;
+}
+
+static struct fib_req fib_q6(uint32_t ifindex, const char *dst, uint32_t flags)
+{
+	struct fib_req q = {.flags = flags};
+	q.p.family = AF_INET6;
+	q.p.ifindex = ifindex;
+	inet_pton(AF_INET6, dst, q.p.ipv6_dst);
+	return q;
+}
+
+/* Outcomes that do not depend on the machine's routes: a missing device,
+ * the loopback with forwarding off (as a fresh namespace; checked only
+ * where this machine has it off), unknown families and flags, IPv6
+ * link-local/multicast/loopback addresses (never forwarded, before the
+ * device is even looked up), a short params buffer. */
+TEST(fib_lookup_matches_the_kernel_where_routes_do_not_matter)
+{
+	char path[512];
+	int crc = compile("fib", path, sizeof(path));
+	if (crc == 1)
+		SKIP("clang is not installed");
+	if (crc)
+		return;
+	int lo_v4_off = sysctl_is_zero("/proc/sys/net/ipv4/conf/lo/forwarding");
+	int lo_v6_off = sysctl_is_zero("/proc/sys/net/ipv6/conf/lo/forwarding");
+	struct fib_req qs[] = {
+		fib_q4(999999, "10.1.1.1", 0), fib_q6(999999, "2001:db8::1", 0),
+		fib_q4(1, "10.1.1.1", 0),      fib_q6(1, "2001:db8::1", 0),
+		fib_q4(1, "10.1.1.1", 1u << 6), fib_q4(1, "10.1.1.1", 0x80000000u),
+		fib_q6(999999, "fe80::1", 0),  fib_q6(999999, "ff02::1", 0),
+		fib_q6(999999, "::1", 0),      fib_q4(1, "10.1.1.1", 1 | 8),
+	};
+	qs[4].p.family = 7; /* AF_AX25: not a FIB family */
+	const char *progs[] = {"xdp_fib", "tc_fib"};
+	for (int pi = 0; pi < 2; pi++) {
+		struct side b = {0}, k = {0};
+		CHECK_EQ(bpfvm_side(&b, path, progs[pi], BPFVM_ENGINE_INTERP), 0);
+		if (!b.prog)
+			return;
+		int have_kernel = kernel_side(&k, path, progs[pi]) == 0;
+		for (size_t i = 0; i < NINSNS(qs); i++) {
+			struct fib_req br = fib_bpfvm(b.prog, NULL, &qs[i]);
+			if (i == 0 || i == 1)
+				CHECK_EQ((int32_t)br.rc, -ENODEV);
+			if (i >= 6 && i <= 8)
+				CHECK_EQ(br.rc, BPF_FIB_LKUP_RET_NOT_FWDED);
+			int lo_case = i == 2 || i == 3 || i == 9;
+			if (!have_kernel || (lo_case && !(qs[i].p.family == AF_INET ? lo_v4_off : lo_v6_off)))
+				continue;
+			struct fib_req kr = fib_kernel(k.kfd, &qs[i]);
+			if (memcmp(&kr, &br, sizeof(kr)))
+				harness_fail(__FILE__, __LINE__, "%s request %zu: kernel rc %d, bpfvm rc %d%s",
+					     progs[pi], i, (int32_t)kr.rc, (int32_t)br.rc,
+					     kr.rc == br.rc ? " (params differ)" : "");
+		}
+		if (have_kernel)
+			kernel_runs++;
+		side_close(&b);
+		side_close(&k);
+	}
+	struct side b = {0}, k = {0};
+	CHECK_EQ(bpfvm_side(&b, path, "xdp_fib_short", BPFVM_ENGINE_INTERP), 0);
+	struct bpfvm_test_run_opts o = {.data_in = (uint8_t[64]){0}, .data_size_in = 64};
+	if (b.prog) {
+		CHECK_EQ(bpfvm_prog_test_run(b.prog, &o), 0);
+		CHECK_EQ(o.retval, EINVAL);
+	}
+	if (kernel_side(&k, path, "xdp_fib_short") == 0) {
+		LIBBPF_OPTS(bpf_test_run_opts, ko, .data_in = (uint8_t[64]){0}, .data_size_in = 64);
+		CHECK_EQ(bpf_prog_test_run_opts(k.kfd, &ko), 0);
+		CHECK_EQ(ko.retval, o.retval);
+	}
+	side_close(&b);
+	side_close(&k);
+}
+
+static const char fib_text[] =
+	"# devices: 2 and 3 forward, 4 does not, 6 has a tiny MTU\n"
+	"dev 2 mac 02:00:00:00:00:02 mtu 1500 forwarding addr 10.0.0.1 addr 2001:db8::1\n"
+	"dev 3 mac 02:00:00:00:00:03 mtu 9000 forwarding\n"
+	"dev 4 mtu 1500\n"
+	"\n"
+	"dev 6 mac 02:00:00:00:00:06 mtu 68 forwarding\n"
+	"route 10.1.0.0/16 dev 3 via 10.0.0.254 metric 10\n"
+	"route 10.1.2.0/24 dev 2 metric 5\n"
+	"route 10.1.2.0/24 dev 3 metric 1   # same prefix: the lower metric wins\n"
+	"route 10.9.0.0/16 blackhole\n"
+	"route 10.8.0.0/16 unreachable\n"
+	"route 10.7.0.0/16 prohibit\n"
+	"route 10.6.0.0/16 dev 2 lwt\n"
+	"route 10.5.0.0/16 dev 2 mtu 1280\n"
+	"route 10.4.0.0/16 dev 2 via fe80::1\n"
+	"route 10.3.0.0/16 dev 6\n"
+	"route 0.0.0.0/0 dev 2 via 10.0.0.253 table 100\n"
+	"route 2001:db8:1::/48 dev 3 via 2001:db8::fe metric 7\n"
+	"route 2001:db8:2::/48 dev 2\n"
+	"route 2001:db8:3::/48 dev 3\n"
+	"neigh 10.0.0.254 dev 3 lladdr 02:aa:00:00:00:fe\n"
+	"neigh 10.1.2.7 dev 3 lladdr 02:aa:00:00:00:07\n"
+	"neigh 2001:db8::fe dev 3 lladdr 02:aa:00:00:00:66\n"
+	"neigh fe80::1 dev 2 lladdr 02:aa:00:00:00:80\n";
+
+#define F_DIRECT 1u
+#define F_OUTPUT 2u
+#define F_SKIP 4u
+#define F_TBID 8u
+#define F_SRC 16u
+
+static void check_mac(const uint8_t *mac, uint8_t last4, uint8_t last)
+{
+	const uint8_t want[6] = {0x02, last4, 0, 0, 0, last};
+	CHECK(memcmp(mac, want, 6) == 0);
+}
+
+/* The host's FIB: longest prefix and metric, gateways (an IPv6 one for an
+ * IPv4 route too), neighbours and MACs, route types, MTUs, tables, the
+ * OUTPUT, SKIP_NEIGH, TBID and SRC flags, on XDP and tc. */
+TEST(fib_lookup_follows_the_hosts_routes_and_neighbours)
+{
+	char path[512];
+	int crc = compile("fib", path, sizeof(path));
+	if (crc == 1)
+		SKIP("clang is not installed");
+	if (crc)
+		return;
+	struct bpfvm_fib *fib;
+	CHECK_EQ(bpfvm_fib_create(&fib), 0);
+	CHECK_EQ(bpfvm_fib_parse(fib, fib_text), 0);
+	struct side b = {0}, t = {0};
+	CHECK_EQ(bpfvm_side(&b, path, "xdp_fib", BPFVM_ENGINE_INTERP), 0);
+	CHECK_EQ(bpfvm_side(&t, path, "tc_fib", BPFVM_ENGINE_INTERP), 0);
+	if (!b.prog || !t.prog)
+		return;
+	struct fib_req q = fib_q4(2, "10.1.9.9", 0), r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ifindex, 3);
+	CHECK_EQ(r.p.ipv4_dst, htonl(0x0a0000fe));
+	CHECK_EQ(r.p.rt_metric, 10);
+	CHECK_EQ(r.p.mtu_result, 9000);
+	check_mac(r.p.dmac, 0xaa, 0xfe);
+	check_mac(r.p.smac, 0, 3);
+	q = fib_q4(2, "10.1.2.7", 0), r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ifindex, 3);
+	CHECK_EQ(r.p.rt_metric, 1);
+	CHECK_EQ(r.p.ipv4_dst, htonl(0x0a010207));
+	check_mac(r.p.dmac, 0xaa, 0x07);
+	q = fib_q4(2, "10.1.2.8", 0);
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_NO_NEIGH);
+	q.flags = F_SKIP, r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK(memcmp(r.p.dmac, (uint8_t[6]){0}, 6) == 0); /* left as it was */
+	const struct { const char *dst; uint32_t rc; } types[] = {
+		{"10.9.1.1", BPF_FIB_LKUP_RET_BLACKHOLE}, {"10.8.1.1", BPF_FIB_LKUP_RET_UNREACHABLE},
+		{"10.7.1.1", BPF_FIB_LKUP_RET_PROHIBIT},  {"10.6.1.1", BPF_FIB_LKUP_RET_UNSUPP_LWT},
+		{"192.168.1.1", BPF_FIB_LKUP_RET_NOT_FWDED},
+	};
+	for (size_t i = 0; i < NINSNS(types); i++) {
+		q = fib_q4(2, types[i].dst, 0);
+		CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, types[i].rc);
+		CHECK_EQ(fib_bpfvm(t.prog, fib, &q).rc, types[i].rc);
+	}
+	/* MTU: the route's when it has one; tot_len above it needs fragmenting */
+	q = fib_q4(2, "10.5.1.1", F_SKIP), q.p.tot_len = 1400, r = fib_bpfvm(t.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_FRAG_NEEDED);
+	CHECK_EQ(r.p.mtu_result, 1280);
+	/* tc without tot_len: the packet itself against the device MTU */
+	q = fib_q4(2, "10.3.1.1", F_SKIP), r = fib_bpfvm(t.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_FRAG_NEEDED);
+	CHECK_EQ(r.p.mtu_result, 68);
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_SUCCESS);
+	/* an IPv6 gateway turns the IPv4 result into IPv6 */
+	q = fib_q4(2, "10.4.1.1", 0), r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.family, AF_INET6);
+	CHECK_EQ(r.p.ipv6_dst[0], htonl(0xfe800000));
+	check_mac(r.p.dmac, 0xaa, 0x80);
+	/* tables: only DIRECT|TBID reaches table 100, and tbid reads back 0 */
+	q = fib_q4(2, "192.168.1.1", F_DIRECT | F_TBID | F_SKIP), q.p.tbid = 100;
+	r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ipv4_dst, htonl(0x0a0000fd));
+	CHECK_EQ(r.p.tbid, 0);
+	q.p.tbid = 77;
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_NOT_FWDED);
+	/* devices: forwarding off, unknown */
+	q = fib_q4(4, "10.1.2.7", 0);
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_FWD_DISABLED);
+	q = fib_q4(5, "10.1.2.7", 0);
+	CHECK_EQ((int32_t)fib_bpfvm(b.prog, fib, &q).rc, -ENODEV);
+	/* OUTPUT: only routes leaving through ifindex (the metric-5 one) */
+	q = fib_q4(2, "10.1.2.7", F_OUTPUT | F_SKIP), r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ifindex, 2);
+	CHECK_EQ(r.p.rt_metric, 5);
+	/* SRC: the device's address; IPv6 without one is NO_SRC_ADDR */
+	q = fib_q6(2, "2001:db8:2::5", F_SRC | F_SKIP), r = fib_bpfvm(b.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ipv6_src[0], htonl(0x20010db8));
+	CHECK_EQ(r.p.ipv6_src[3], htonl(1));
+	q = fib_q6(2, "2001:db8:3::5", F_SRC | F_SKIP);
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_NO_SRC_ADDR);
+	q = fib_q6(2, "2001:db8:1::5", 0), r = fib_bpfvm(t.prog, fib, &q);
+	CHECK_EQ(r.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	CHECK_EQ(r.p.ipv6_dst[3], htonl(0xfe));
+	CHECK_EQ(r.p.rt_metric, 7);
+	check_mac(r.p.dmac, 0xaa, 0x66);
+	side_close(&b);
+	side_close(&t);
+	bpfvm_fib_destroy(fib);
+}
+
+TEST(fib_text_errors_name_the_line)
+{
+	struct bpfvm_fib *fib;
+	CHECK_EQ(bpfvm_fib_create(&fib), 0);
+	CHECK_EQ(bpfvm_fib_parse(fib, "dev 2\n\nroute 10.0.0.0/33 dev 2\n"), -EINVAL);
+	CHECK(strstr(bpfvm_fib_last_error(fib), "line 3") != NULL);
+	CHECK_EQ(bpfvm_fib_parse(fib, "neigh 10.0.0.1 dev 9 lladdr 02:00:00:00:00:01\n"), -ENODEV);
+	CHECK(strstr(bpfvm_fib_last_error(fib), "device 9") != NULL);
+	CHECK_EQ(bpfvm_fib_parse(fib, "route 10.0.0.0/8 dev 2 via nowhere\n"), -EINVAL);
+	CHECK(strstr(bpfvm_fib_last_error(fib), "'via'") != NULL);
+	CHECK_EQ(bpfvm_fib_parse(fib, "gateway 1.2.3.4\n"), -EINVAL);
+	bpfvm_fib_destroy(fib);
 }
 
 TEST(zz_kernel_was_compared)

@@ -26,6 +26,8 @@ struct tr_cfg {
 	const char *prog_type;
 	const char *data_file, *data_hex, *data_out, *ctx_in, *ctx_out;
 	const char *pcap_in, *pcap_out;
+	const char *fib_file;         /* --fib: routes for bpf_fib_lookup */
+	struct bpfvm_fib *fib;
 	unsigned long repeat;
 	int dump_maps, json;          /* --dump-maps, --json (maps_cli.c) */
 	enum bpfvm_engine engine;
@@ -35,7 +37,7 @@ struct tr_cfg {
 /* Options that only a test run has: any of them selects this mode. */
 static const char *const testrun_only[] = {
 	"--prog-type", "--data-file", "--data-hex", "--data-out", "--ctx-in", "--ctx-out",
-	"--pcap", "--out",
+	"--pcap", "--out", "--fib",
 };
 
 static int is_option(const char *arg, const char *name)
@@ -71,6 +73,12 @@ void cli_testrun_help(FILE *out)
 		"  --out OUT          with --pcap: write the packets the program lets through\n"
 		"                     (XDP PASS/TX/REDIRECT, tc other than SHOT, socket filter:\n"
 		"                     cut to the bytes kept) as they are after the run\n"
+		"  --fib F            routes, devices and neighbours for bpf_fib_lookup, one a line:\n"
+		"                       dev IFINDEX [mac MAC] [mtu N] [forwarding] [addr IP]\n"
+		"                       route PREFIX/LEN dev IFINDEX [via IP] [mtu N] [table N]\n"
+		"                             [metric N] [src IP] [blackhole|unreachable|prohibit]\n"
+		"                       neigh IP dev IFINDEX lladdr MAC\n"
+		"                     (without it: only the loopback, forwarding off)\n"
 		"  --dump-maps, --json  also here: the maps after the run(s)\n");
 }
 
@@ -113,6 +121,8 @@ static int apply_option(struct tr_cfg *c, const char *name, const char *value)
 		slot = &c->pcap_in;
 	else if (!strcmp(name, "--out"))
 		slot = &c->pcap_out;
+	else if (!strcmp(name, "--fib"))
+		slot = &c->fib_file;
 	if (slot) {
 		*slot = value;
 		return 0;
@@ -320,7 +330,7 @@ static int run_once(struct tr_cfg *c, struct bpfvm_prog *prog)
 		.ctx_in = ctx, .ctx_size_in = (uint32_t)ctx_len,
 		.ctx_out = c->ctx_out ? ctx_out : NULL, .ctx_size_out = sizeof(ctx_out),
 		.repeat = (uint32_t)(c->repeat > UINT32_MAX ? UINT32_MAX : c->repeat),
-		.engine = c->engine,
+		.engine = c->engine, .fib = c->fib,
 	};
 	int trc = rc ? 0 : bpfvm_prog_test_run(prog, &o);
 	if (!rc && trc) {
@@ -527,7 +537,7 @@ static int run_pcap(struct tr_cfg *c, struct bpfvm_prog *prog)
 		struct bpfvm_test_run_opts o = {
 			.data_in = bytes, .data_size_in = hdr->caplen,
 			.data_out = out ? data_out : NULL, .data_size_out = sizeof(data_out),
-			.engine = c->engine, .no_duration = 1,
+			.engine = c->engine, .no_duration = 1, .fib = c->fib,
 		};
 		int trc = bpfvm_test_runner_run(runner, &o);
 		if (trc) {
@@ -566,12 +576,40 @@ static int run_pcap(struct tr_cfg *c, struct bpfvm_prog *prog)
 	return rc;
 }
 
+/* --fib FILE: the FIB bpf_fib_lookup consults. */
+static int load_fib(struct tr_cfg *c)
+{
+	uint8_t *text;
+	size_t len;
+	char err[512];
+	if (cli_read_file(c->fib_file, &text, &len, err, sizeof(err))) {
+		cli_error(CMD, "%s", err);
+		return CLI_FAIL;
+	}
+	char *z = realloc(text, len + 1);
+	if (!z || bpfvm_fib_create(&c->fib)) {
+		free(z ? z : (char *)text);
+		cli_error(CMD, "out of memory");
+		return CLI_FAIL;
+	}
+	z[len] = 0;
+	int rc = bpfvm_fib_parse(c->fib, z);
+	free(z);
+	if (rc) {
+		cli_error(CMD, "%s: %s", c->fib_file, bpfvm_fib_last_error(c->fib));
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
 int cli_testrun_main(int argc, char **argv)
 {
 	struct tr_cfg c = {.syntax = BPFVM_SYNTAX_AUTO, .repeat = 1, .engine = BPFVM_ENGINE_DEFAULT,
 			   .safety = BPFVM_SAFETY_VERIFIED};
 	int rc = parse(argc, argv, &c);
 	if (rc)
+		return rc;
+	if (c.fib_file && (rc = load_fib(&c)))
 		return rc;
 	struct loaded l = {0};
 	rc = load(&c, &l);
@@ -580,5 +618,6 @@ int cli_testrun_main(int argc, char **argv)
 	if (!rc && c.dump_maps)
 		cli_dump_maps(l.vm, stdout, c.json);
 	unload(&l);
+	bpfvm_fib_destroy(c.fib);
 	return rc;
 }
