@@ -26,11 +26,13 @@
  *    lists). If the region is exhausted (elements waiting for their grace
  *    period) or could not be mapped, elements come from the heap, so the
  *    kernel's limits hold exactly whatever the timing;
- *  - LRU maps keep one recency list under a mutex taken only by writers
- *    (lookups just set a reference bit, as the kernel's bpf_lru_node_set_ref)
- *    and evict with the second-chance rule when an insert finds the map
- *    full. Lock order: the LRU lock, then a bucket lock; an inserter never
- *    holds a bucket lock while it evicts.
+ *  - LRU maps keep the kernel's active and inactive lists (bpf_lru_list.c)
+ *    under a mutex taken only by writers; program lookups just set a
+ *    reference bit, as the kernel's bpf_lru_node_set_ref. An insert that
+ *    finds the map full rotates the lists and shrinks the inactive one as
+ *    the kernel does (see the LRU section below). Lock order: the LRU lock,
+ *    then a bucket lock; an inserter never holds a bucket lock while it
+ *    evicts.
  *
  * The hash function and bucket layout are the kernel's (jhash, seed 0 with
  * BPF_F_ZERO_SEED, roundup_pow_of_two(max_entries) buckets, insertion at
@@ -50,21 +52,26 @@
 	(BPFVM_F_NO_PREALLOC | BPFVM_F_NO_COMMON_LRU | BPFVM_F_NUMA_NODE | BPFVM_F_ACCESS_MASK | \
 	 BPFVM_F_ZERO_SEED)
 
+struct lru_link {
+	struct lru_link *prev, *next;
+};
+
+/* Where an LRU element is; ACTIVE and INACTIVE index the lists. */
+enum lru_state { LRU_NOT_LISTED, LRU_ACTIVE, LRU_INACTIVE, LRU_DEAD };
+
 /* What lookups read comes first (next, hash, then the key in data), so
  * that a short element is one or two cache lines. */
 struct htab_elem {
 	_Atomic(struct htab_elem *) next;
 	uint32_t hash;
 	atomic_uchar lru_ref;
-	unsigned char lru_state; /* 0 not listed yet, 1 listed, 2 dead (under lru_lock) */
+	unsigned char lru_state; /* enum lru_state, under lru_lock */
 	union {
 		/* LRU list links (under lru_lock), used while the element is
 		 * listed; the retirement record once it is unlinked from both
-		 * its bucket and the LRU list; the free list link once its
+		 * its bucket and the LRU lists; the free list link once its
 		 * grace period is over. */
-		struct {
-			struct htab_elem *lru_prev, *lru_next;
-		};
+		struct lru_link lru;
 		struct bpfvm_rcu_head rcu;
 		struct htab_elem *free_next;
 	};
@@ -98,7 +105,13 @@ struct bpfvm_htab {
 	atomic_uint count;
 	struct bpfvm_rcu_list retired;
 	pthread_mutex_t lru_lock;
-	struct htab_elem lru_list; /* sentinel: next = most recent */
+	/* Heads (next = most recent) and lengths of the active and inactive
+	 * lists, indexed by enum lru_state; where the inactive rotation
+	 * resumes; how many elements a shrink frees at once. */
+	struct lru_link lru_lists[LRU_INACTIVE + 1];
+	uint32_t lru_counts[LRU_INACTIVE + 1];
+	struct lru_link *lru_rotation;
+	uint32_t lru_target;
 };
 
 #define HTAB(m) ((struct bpfvm_htab *)(m))
@@ -277,6 +290,7 @@ static uint32_t random_seed(const void *addr)
 }
 
 static void prealloc_region(struct bpfvm_htab *h, uint32_t max_entries);
+static uint32_t lru_free_target(uint32_t max_entries);
 
 static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 {
@@ -301,7 +315,10 @@ static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 	if (!(def->flags & BPFVM_F_NO_PREALLOC))
 		prealloc_region(h, def->max_entries);
 	pthread_mutex_init(&h->lru_lock, NULL);
-	h->lru_list.lru_next = h->lru_list.lru_prev = &h->lru_list;
+	for (int l = LRU_ACTIVE; l <= LRU_INACTIVE; l++)
+		h->lru_lists[l].next = h->lru_lists[l].prev = &h->lru_lists[l];
+	h->lru_rotation = &h->lru_lists[LRU_INACTIVE];
+	h->lru_target = lru_free_target(def->max_entries);
 	return &h->map;
 }
 
@@ -508,36 +525,85 @@ static void *htab_lookup_value_cpu(struct bpfvm_htab *h, struct htab_elem *e, ui
 
 /* ---- LRU ------------------------------------------------------------------------------- */
 
-static void lru_unlink_locked(struct htab_elem *e)
+/* The kernel's bpf_lru_list.c for the common LRU, without its per-CPU
+ * local lists (a new element goes straight to the inactive list, where the
+ * kernel's pending list would flush it):
+ *  - a program lookup sets the element's reference bit;
+ *  - an element moved between or within the lists loses its bit and goes
+ *    to the head of its new list;
+ *  - an insert into a full map rotates: if the inactive list is shorter
+ *    than the active one, the active list is scanned from its tail
+ *    (referenced ones back to the active head, the others to the inactive
+ *    list), then up to LRU_NR_SCANS inactive elements from where the last
+ *    rotation stopped (referenced ones go active);
+ *  - then it shrinks: from the inactive tail, referenced elements go active
+ *    and unreferenced ones are evicted, up to lru_target of them (the
+ *    kernel refills a CPU's free list that many at a time) within
+ *    LRU_NR_SCANS; if none could go, the first element from the tail of
+ *    the inactive list (else the active one) goes whatever its bit.
+ * Which element goes is therefore close to the kernel's choice but not the
+ * same (its per-CPU lists depend on which CPU ran what). */
+#define LRU_NR_SCANS 128u
+#define LRU_LOCAL_FREE_TARGET 128u
+
+/* The kernel's target_free: clamp(nr_elems / possible CPUs / 2, 1, 128). */
+static uint32_t lru_free_target(uint32_t max_entries)
 {
-	e->lru_prev->lru_next = e->lru_next;
-	e->lru_next->lru_prev = e->lru_prev;
+	uint32_t t = max_entries / BPFVM_NR_CPUS / 2;
+	return t < 1 ? 1 : t > LRU_LOCAL_FREE_TARGET ? LRU_LOCAL_FREE_TARGET : t;
 }
 
-static void lru_push_front_locked(struct bpfvm_htab *h, struct htab_elem *e)
+static struct htab_elem *lru_elem(struct lru_link *l)
 {
-	e->lru_next = h->lru_list.lru_next;
-	e->lru_prev = &h->lru_list;
-	h->lru_list.lru_next->lru_prev = e;
-	h->lru_list.lru_next = e;
+	return (struct htab_elem *)(void *)((char *)l - offsetof(struct htab_elem, lru));
 }
 
+static int lru_referenced(struct htab_elem *e)
+{
+	return atomic_load_explicit(&e->lru_ref, memory_order_relaxed);
+}
+
+static void lru_unlist_locked(struct bpfvm_htab *h, struct htab_elem *e)
+{
+	if (&e->lru == h->lru_rotation)
+		h->lru_rotation = e->lru.prev; /* the rotation resumes after it */
+	e->lru.prev->next = e->lru.next;
+	e->lru.next->prev = e->lru.prev;
+	h->lru_counts[e->lru_state]--;
+}
+
+/* To the head of list, reference bit cleared (the kernel's
+ * __bpf_lru_node_move and __bpf_lru_node_move_in). */
+static void lru_move_locked(struct bpfvm_htab *h, struct htab_elem *e, enum lru_state list)
+{
+	if (e->lru_state == LRU_ACTIVE || e->lru_state == LRU_INACTIVE)
+		lru_unlist_locked(h, e);
+	atomic_store_explicit(&e->lru_ref, 0, memory_order_relaxed);
+	struct lru_link *head = &h->lru_lists[list];
+	e->lru.next = head->next;
+	e->lru.prev = head;
+	head->next->prev = &e->lru;
+	head->next = &e->lru;
+	e->lru_state = (unsigned char)list;
+	h->lru_counts[list]++;
+}
+
+/* A new element (already in its bucket): inactive, or active if a program
+ * looked it up already. */
 static void lru_add(struct bpfvm_htab *h, struct htab_elem *e)
 {
 	pthread_mutex_lock(&h->lru_lock);
-	if (e->lru_state == 0) {
-		lru_push_front_locked(h, e);
-		e->lru_state = 1;
-	}
+	if (e->lru_state == LRU_NOT_LISTED)
+		lru_move_locked(h, e, lru_referenced(e) ? LRU_ACTIVE : LRU_INACTIVE);
 	pthread_mutex_unlock(&h->lru_lock);
 }
 
 static void lru_forget(struct bpfvm_htab *h, struct htab_elem *e)
 {
 	pthread_mutex_lock(&h->lru_lock);
-	if (e->lru_state == 1)
-		lru_unlink_locked(e);
-	e->lru_state = 2;
+	if (e->lru_state == LRU_ACTIVE || e->lru_state == LRU_INACTIVE)
+		lru_unlist_locked(h, e);
+	e->lru_state = LRU_DEAD;
 	pthread_mutex_unlock(&h->lru_lock);
 }
 
@@ -564,34 +630,95 @@ static int unlink_elem(struct bpfvm_htab *h, struct htab_elem *e)
 	return 1;
 }
 
-/* Second chance: the least recent element whose reference bit is clear
- * goes; referenced ones get their bit cleared and move to the front. */
-static void lru_evict_one(struct bpfvm_htab *h)
+/* Evict e if it is still in its bucket (the kernel's del_from_htab). It
+ * leaves the lists first: once unlinked it may be retired. If someone else
+ * is unlinking it (a replace or a delete), their lru_forget finds it dead
+ * already. */
+static int lru_evict_locked(struct bpfvm_htab *h, struct htab_elem *e)
 {
-	struct htab_elem *victim = NULL;
-	pthread_mutex_lock(&h->lru_lock);
-	for (int pass = 0; pass < 2 && !victim; pass++) {
-		struct htab_elem *e = h->lru_list.lru_prev;
-		size_t budget = h->map.def.max_entries + 1u;
-		while (e != &h->lru_list && budget--) {
-			struct htab_elem *prev = e->lru_prev;
-			if (atomic_exchange_explicit(&e->lru_ref, 0, memory_order_relaxed)) {
-				lru_unlink_locked(e);
-				lru_push_front_locked(h, e);
-			} else {
-				victim = e;
-				break;
-			}
-			e = prev;
+	lru_unlist_locked(h, e);
+	e->lru_state = LRU_DEAD;
+	return unlink_elem(h, e);
+}
+
+static void lru_rotate_active_locked(struct bpfvm_htab *h)
+{
+	struct lru_link *head = &h->lru_lists[LRU_ACTIVE];
+	if (h->lru_counts[LRU_INACTIVE] >= h->lru_counts[LRU_ACTIVE])
+		return;
+	struct lru_link *first = head->next, *cur = head->prev;
+	for (uint32_t i = 0; cur != head;) {
+		struct lru_link *prev = cur->prev;
+		struct htab_elem *e = lru_elem(cur);
+		lru_move_locked(h, e, lru_referenced(e) ? LRU_ACTIVE : LRU_INACTIVE);
+		if (++i == LRU_NR_SCANS || cur == first)
+			break;
+		cur = prev;
+	}
+}
+
+/* From where the last rotation stopped towards the head, wrapping. */
+static void lru_rotate_inactive_locked(struct bpfvm_htab *h)
+{
+	struct lru_link *head = &h->lru_lists[LRU_INACTIVE];
+	if (head->next == head)
+		return;
+	struct lru_link *last = h->lru_rotation->next;
+	if (last == head)
+		last = last->next;
+	struct lru_link *cur = h->lru_rotation, *next = cur;
+	for (uint32_t i = 0; i < LRU_NR_SCANS;) {
+		if (cur == head) {
+			cur = cur->prev;
+			continue;
 		}
+		next = cur->prev;
+		struct htab_elem *e = lru_elem(cur);
+		if (lru_referenced(e))
+			lru_move_locked(h, e, LRU_ACTIVE);
+		if (cur == last)
+			break;
+		cur = next;
+		i++;
 	}
-	if (victim) {
-		lru_unlink_locked(victim);
-		victim->lru_state = 2;
+	h->lru_rotation = next;
+}
+
+static uint32_t lru_shrink_locked(struct bpfvm_htab *h)
+{
+	struct lru_link *head = &h->lru_lists[LRU_INACTIVE];
+	uint32_t evicted = 0, scanned = 0;
+	for (struct lru_link *cur = head->prev; cur != head;) {
+		struct lru_link *prev = cur->prev;
+		struct htab_elem *e = lru_elem(cur);
+		if (lru_referenced(e))
+			lru_move_locked(h, e, LRU_ACTIVE);
+		else if (lru_evict_locked(h, e) && ++evicted == h->lru_target)
+			break;
+		if (++scanned == LRU_NR_SCANS)
+			break;
+		cur = prev;
 	}
+	if (evicted)
+		return evicted;
+	/* Everything scanned was referenced: the first that can go goes. */
+	head = h->lru_counts[LRU_INACTIVE] ? head : &h->lru_lists[LRU_ACTIVE];
+	for (struct lru_link *cur = head->prev; cur != head;) {
+		struct lru_link *prev = cur->prev;
+		if (lru_evict_locked(h, lru_elem(cur)))
+			return 1;
+		cur = prev;
+	}
+	return 0;
+}
+
+static void lru_make_room(struct bpfvm_htab *h)
+{
+	pthread_mutex_lock(&h->lru_lock);
+	lru_rotate_active_locked(h);
+	lru_rotate_inactive_locked(h);
+	lru_shrink_locked(h);
 	pthread_mutex_unlock(&h->lru_lock);
-	if (victim)
-		unlink_elem(h, victim);
 }
 
 /* ---- operations --------------------------------------------------------------------- */
@@ -667,8 +794,11 @@ static int htab_update(struct bpfvm_map *map, const void *key, const void *value
 		else if (!old && flags == BPFVM_EXIST)
 			rc = -ENOENT;
 		if (!rc && old && h->percpu) {
-			/* In place, as the kernel's per-CPU maps. */
+			/* In place, as the kernel's per-CPU maps (whose LRU
+			 * flavour counts it as a reference). */
 			store_value(h, old, value, cpu, 0);
+			if (h->lru)
+				atomic_store_explicit(&old->lru_ref, 1, memory_order_relaxed);
 			bpfvm_spin_unlock(&b->lock);
 			elem_release(e);
 			return 0;
@@ -677,7 +807,7 @@ static int htab_update(struct bpfvm_map *map, const void *key, const void *value
 			rc = reserve_slot(h);
 		if (rc == -E2BIG && h->lru && attempt < 64) {
 			bpfvm_spin_unlock(&b->lock);
-			lru_evict_one(h);
+			lru_make_room(h);
 			continue;
 		}
 		if (rc) {
