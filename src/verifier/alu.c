@@ -196,11 +196,17 @@ static int adjust_reg_vals(struct venv *env, const struct bpfvm_insn *insn, int 
 				}
 				return verr(env, -EACCES, "R%d pointer %s pointer prohibited\n", insn->dst, alu_str[op]);
 			}
-			/* scalar += pointer */
+			/* scalar += pointer: the scalar becomes part of a pointer */
+			int err = vmark_precise(env, insn->dst);
+			if (err)
+				return err;
 			struct vreg scalar = *dst;
 			return adjust_ptr_alu(env, insn, op, is64, insn->dst, src, &scalar, true);
 		}
 		if (dst->type != SCALAR_VALUE) {
+			int err = vmark_precise(env, insn->src);
+			if (err)
+				return err;
 			struct vreg ptr = *dst;
 			return adjust_ptr_alu(env, insn, op, is64, insn->dst, &ptr, src, false);
 		}

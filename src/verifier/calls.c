@@ -77,6 +77,9 @@ static int64_t constant_map_key(struct venv *env, const struct vreg *key, uint32
 		spill++;
 	if (spill != key_size || !tnum_is_const(s->spilled.var_off))
 		return -1;
+	/* the lookup's result depends on the key's value */
+	if (vmark_slot_precise(env, key->frameno, spi))
+		return -1;
 	return (int64_t)(s->spilled.var_off.value & (key_size >= 8 ? ~0ULL : (1ULL << (key_size * 8)) - 1));
 }
 
@@ -143,6 +146,8 @@ int vcallback_exit(struct venv *env, int *insn_idx)
 		return err;
 	if (r0->type != SCALAR_VALUE)
 		return verr(env, -EINVAL, "At callback return the register R0 is not a known value (%s)\n", vtype_str(r0->type));
+	if ((err = vmark_precise(env, 0)))
+		return err;
 	if (r0->smin < 0 || r0->smax > 1)
 		return verr(env, -EINVAL, "At callback return the register R0 has smin=%lld smax=%lld should have been in [0, 1]\n",
 			    (long long)r0->smin, (long long)r0->smax);
@@ -208,7 +213,8 @@ static int check_size_arg(struct venv *env, int regno, bool zero_ok, bool write)
 			    (unsigned long long)r->umax);
 	if (r->umax >= V_MAX_VAR_SIZ)
 		return verr(env, -EACCES, "R%d unbounded memory access, use 'var &= const' or 'if (var < const)'\n", regno);
-	return vcheck_helper_mem(env, regno - 1, (int)r->umax, write, zero_ok);
+	int err = vcheck_helper_mem(env, regno - 1, (int)r->umax, write, zero_ok);
+	return err ? err : vmark_precise(env, regno);
 }
 
 static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, struct call_meta *meta)
@@ -308,7 +314,7 @@ static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, st
 		if (!tnum_is_const(r->var_off))
 			return verr(env, -EACCES, "R%d is not a known constant'\n", regno);
 		meta->mem_size = (uint32_t)r->var_off.value;
-		return 0;
+		return vmark_precise(env, regno);
 	case BPFVM_ARG_PTR_TO_LONG:
 		if (!is_mem_type(r->type))
 			return type_error(env, regno, MEM_TYPES);

@@ -100,6 +100,7 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int off, int si
 			     const struct bpfvm_insn *insn)
 {
 	struct vslot *s = stack_slot(f, off);
+	vnote_stack_access(env, f->frameno, (-off - 1) / 8);
 	const struct vreg *val = value_regno >= 0 ? &vcur_regs(env)[value_regno] : NULL;
 	env->scratched_slots |= 1ULL << ((-off - 1) / 8);
 	if (!env->allow_ptr_leaks && slot_is_spill(s) && s->spilled.type != SCALAR_VALUE && size != 8)
@@ -126,9 +127,15 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int off, int si
 		if (slot_is_spill(s))
 			scrub_slot(s);
 		vreg_mark_not_init(&s->spilled);
-		if ((val && val->type == SCALAR_VALUE && tnum_equals_const(val->var_off, 0)) ||
-		    (!val && is_st && insn->imm == 0))
+		if (val && val->type == SCALAR_VALUE && tnum_equals_const(val->var_off, 0)) {
+			/* the slot's kind now depends on the register's value */
+			int err = vmark_precise(env, value_regno);
+			if (err)
+				return err;
 			type = STACK_ZERO;
+		} else if (!val && is_st && insn->imm == 0) {
+			type = STACK_ZERO;
+		}
 		for (int i = 0; i < size; i++)
 			s->type[stack_byte(off + i)] = type;
 	}
@@ -138,6 +145,7 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int off, int si
 static int stack_read_fixed(struct venv *env, struct vframe *f, int off, int size, int dst_regno)
 {
 	struct vslot *s = stack_slot(f, off);
+	vnote_stack_access(env, f->frameno, (-off - 1) / 8);
 	struct vreg *regs = vcur_regs(env);
 	int slot = -off - 1;
 	if (slot_is_spill(s)) {
@@ -210,6 +218,13 @@ static int stack_access_var(struct venv *env, const struct vreg *r, int off, int
 	int64_t min_off = r->smin + off, max_off = r->smax + off;
 	struct vreg *regs = vcur_regs(env);
 	if (write) {
+		if (value_regno >= 0 && regs[value_regno].type == SCALAR_VALUE &&
+		    tnum_equals_const(regs[value_regno].var_off, 0)) {
+			/* zero bytes stay zero: the value matters */
+			int err = vmark_precise(env, value_regno);
+			if (err)
+				return err;
+		}
 		for (int64_t o = min_off; o < max_off + size; o++) {
 			struct vslot *s = stack_slot(f, (int)o);
 			if (slot_is_spill(s) && s->spilled.type != SCALAR_VALUE && !env->allow_ptr_leaks)

@@ -63,6 +63,18 @@ struct vstate *vstate_clone(const struct vstate *src)
 		return NULL;
 	*st = *src;
 	memset(st->frames, 0, sizeof(st->frames));
+	st->hist = NULL;
+	st->hist_cap = 0;
+	if (src->nhist) {
+		st->hist = malloc(src->nhist * sizeof(*st->hist));
+		if (!st->hist) {
+			st->nhist = 0;
+			vstate_free(st);
+			return NULL;
+		}
+		memcpy(st->hist, src->hist, src->nhist * sizeof(*st->hist));
+		st->hist_cap = src->nhist;
+	}
 	for (int i = 0; i <= src->curframe; i++) {
 		st->frames[i] = vframe_clone(src->frames[i]);
 		if (!st->frames[i]) {
@@ -79,6 +91,7 @@ void vstate_free(struct vstate *st)
 		return;
 	for (int i = 0; i < BPFVM_MAX_FRAMES; i++)
 		vframe_free(st->frames[i]);
+	free(st->hist);
 	free(st);
 }
 
@@ -104,6 +117,9 @@ int vpush(struct venv *env, int insn_idx, int prev_idx, struct vstate **out)
 		return verr(env, -E2BIG, "The sequence of %d jumps is too complex.\n", env->stack_size);
 	if (e->state->parent)
 		e->state->parent->branches++;
+	struct vhist h = {.idx = insn_idx, .prev = prev_idx, .flags = VH_ARRIVAL};
+	if (vhist_push(e->state, &h))
+		return -ENOMEM;
 	*out = e->state;
 	return 0;
 }
@@ -144,6 +160,8 @@ struct idmap {
 	uint32_t old[ID_MAP_SIZE], cur[ID_MAP_SIZE];
 	int n;
 	uint32_t tmp_gen;
+	uint32_t old_len_id;     /* raw programs: scalars linked to the length */
+	bool all_precise;        /* compare every scalar (unprivileged, callbacks) */
 };
 
 static bool check_ids(uint32_t old_id, uint32_t cur_id, struct idmap *m)
@@ -206,6 +224,11 @@ static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m,
 		return false;
 	switch (base_type(o->type)) {
 	case SCALAR_VALUE:
+		/* A scalar of a saved state that no safety decision after it
+		 * depended on (not precise) is covered by any scalar; one linked
+		 * to a raw program's length narrows that length when compared. */
+		if (!o->precise && !m->all_precise && !(o->id && o->id == m->old_len_id))
+			return true;
 		if (!check_scalar_ids(o->id, c->id, m))
 			return false;
 		return range_within(o, c) && tnum_in(o->var_off, c->var_off);
@@ -232,12 +255,34 @@ static bool is_pointer_slot(const struct vslot *s)
 	return s->type[7] == STACK_SPILL && s->spilled.type != SCALAR_VALUE;
 }
 
+/* An old 8-byte spill of a scalar no decision depended on: any slot whose
+ * bytes all read as some scalar covers it (the kernel compares such a slot
+ * with an unbounded scalar). */
+static bool imprecise_spill_covered(struct venv *env, const struct vslot *os, const struct vslot *cs,
+				    const struct idmap *m)
+{
+	for (int k = 0; k < 8; k++)
+		if (os->type[k] != STACK_SPILL)
+			return false;
+	const struct vreg *o = &os->spilled;
+	if (o->type != SCALAR_VALUE || o->precise || m->all_precise || (o->id && o->id == m->old_len_id))
+		return false;
+	if (is_pointer_slot(cs))
+		return false;
+	for (int k = 0; k < 8; k++)
+		if (cs->type[k] == STACK_INVALID && !env->allow_uninit_stack)
+			return false;
+	return true;
+}
+
 static bool stacksafe(struct venv *env, const struct vframe *o, const struct vframe *c, struct idmap *m,
 		      bool exact)
 {
 	for (int spi = 0; spi < o->nslots; spi++) {
 		const struct vslot *os = &o->slots[spi];
 		const struct vslot *cs = spi < c->nslots ? &c->slots[spi] : NULL;
+		if (!exact && cs && imprecise_spill_covered(env, os, cs, m))
+			continue;
 		bool any = false;
 		for (int k = 0; k < 8; k++)
 			any |= os->type[k] != STACK_INVALID;
@@ -294,17 +339,27 @@ static bool refsafe(const struct vstate *o, const struct vstate *c, struct idmap
 	return true;
 }
 
-static bool states_equal(struct venv *env, const struct vstate *o, const struct vstate *c, bool exact)
+static bool states_equal(struct venv *env, const struct vstate *o, const struct vstate *c, bool exact,
+			 bool all_precise)
 {
 	struct idmap map;
 	struct idmap *m = &map;
 	bool eq = false;
 	m->n = 0; /* entries past n are never read */
 	m->tmp_gen = 0;
+	m->all_precise = all_precise || !env->bpf_capable;
+	m->old_len_id = o->len_reg.type == SCALAR_VALUE ? o->len_reg.id : 0;
 	if (o->curframe != c->curframe || !refsafe(o, c, m))
 		goto out;
-	if (env->pt->raw_memory && !regsafe(&o->len_reg, &c->len_reg, m, exact))
-		goto out;
+	if (env->pt->raw_memory) {
+		/* the length's bounds decide packet accesses: always compared */
+		bool all = m->all_precise;
+		m->all_precise = true;
+		bool ok = regsafe(&o->len_reg, &c->len_reg, m, exact);
+		m->all_precise = all;
+		if (!ok)
+			goto out;
+	}
 	for (int i = 0; i <= o->curframe; i++) {
 		const struct vframe *of = o->frames[i], *cf = c->frames[i];
 		if (of->callsite != cf->callsite)
@@ -349,17 +404,24 @@ int vstate_visited(struct venv *env, int insn_idx)
 			/* a callback invoked again from a state an invocation in
 			 * progress already covers adds nothing (helpers bound the
 			 * number of invocations, so this is no infinite loop) */
-			if (states_equal(env, sl->state, cur, false)) {
+			if (states_equal(env, sl->state, cur, false, true)) {
+				/* the covering state is still being explored: its
+				 * precision marks are not final, so everything in
+				 * cur's past counts */
+				vmark_all_precise(cur);
 				sl->hit++;
 				return 1;
 			}
 		} else if (sl->state->branches) {
-			if (maybe_looping(sl->state, cur) && states_equal(env, sl->state, cur, true))
+			if (maybe_looping(sl->state, cur) && states_equal(env, sl->state, cur, true, true))
 				return verr(env, -EINVAL, "infinite loop detected at insn %d\n", insn_idx);
 			if (env->jmps_processed - env->prev_jmps_processed < 20 &&
 			    env->insn_processed - env->prev_insn_processed < 100)
 				add_new = false;
-		} else if (states_equal(env, sl->state, cur, false)) {
+		} else if (states_equal(env, sl->state, cur, false, false)) {
+			int err = vpropagate_precision(env, sl->state);
+			if (err)
+				return err;
 			sl->hit++;
 			return 1;
 		}
@@ -382,6 +444,9 @@ int vstate_visited(struct venv *env, int insn_idx)
 	if (!add_new)
 		return 0;
 	struct vstate_list *sl = calloc(1, sizeof(*sl));
+	/* precision is found again for the new state (by backtracking from
+	 * the uses after it), not inherited */
+	vclear_precise(cur);
 	struct vstate *copy = vstate_clone(cur);
 	struct vstate_list *keep = calloc(1, sizeof(*keep));
 	if (!sl || !copy || !keep) {
@@ -398,6 +463,13 @@ int vstate_visited(struct venv *env, int insn_idx)
 	env->prev_insn_processed = env->insn_processed;
 	copy->insn_idx = insn_idx;
 	copy->branches = 1;
+	/* the saved state's instructions end before this one; cur's begin here */
+	copy->last_insn_idx = env->prev_insn_idx;
+	if (copy->nhist && copy->hist[copy->nhist - 1].idx == insn_idx &&
+	    (copy->hist[copy->nhist - 1].flags & VH_ARRIVAL))
+		copy->nhist--;
+	cur->first_insn_idx = insn_idx;
+	cur->nhist = 0;
 	cur->parent = copy;
 	sl->state = copy;
 	sl->next = env->explored[insn_idx];

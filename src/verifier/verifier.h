@@ -45,6 +45,7 @@ enum vtype {
 struct vreg {
 	uint16_t type;           /* enum vtype with flags */
 	uint8_t frameno;         /* PTR_TO_STACK: the frame it points into */
+	uint8_t precise;         /* scalar of a saved state whose value mattered */
 	int32_t off;             /* fixed offset of a pointer */
 	struct tnum var_off;     /* variable part (scalars: the value) */
 	int64_t smin, smax;
@@ -82,6 +83,23 @@ struct vref {
 	int insn;
 };
 
+/* Where a path went, for precision backtracking (the kernel's jmp_history):
+ * arrivals by a jump (prev is not idx - 1) and the stack slot a load or
+ * store used, with the registers a conditional jump refined together. */
+enum {
+	VH_ARRIVAL = 1u << 0,    /* reached idx from prev by a jump */
+	VH_STACK = 1u << 1,      /* idx accessed the slot (frame, spi) below */
+	VH_LINKED = 1u << 2,     /* idx refined the linked registers below */
+	VH_LINKED_FAR = 1u << 3, /* ... some of them in other frames: give up */
+};
+struct vhist {
+	int idx, prev;
+	uint16_t flags;
+	uint8_t frame, spi;
+	uint16_t linked_regs;    /* current frame */
+	uint64_t linked_slots;   /* current frame, spilled */
+};
+
 struct vstate {
 	struct vframe *frames[BPFVM_MAX_FRAMES];
 	int curframe;
@@ -93,6 +111,11 @@ struct vstate {
 	uint32_t branches;
 	int insn_idx;
 	uint64_t hash;           /* of the registers, for quick loop checks */
+	/* The instructions since the last saved state: first..last (the
+	 * last only known once saved), and the history to walk them back. */
+	int first_insn_idx, last_insn_idx;
+	struct vhist *hist;
+	uint32_t nhist, hist_cap;
 };
 
 /* A state saved at a prune point. */
@@ -122,6 +145,7 @@ struct vinsn_aux {
 	uint8_t jmp_target;
 	uint8_t ld_second;       /* second slot of an LD_IMM64 */
 	uint8_t cb_entry;        /* first insn of a callback */
+	uint8_t bt_kind;         /* precision.c: what backtracking does here (0: not known yet) */
 };
 
 struct venv {
@@ -155,6 +179,7 @@ struct venv {
 	size_t errlen;
 	char msg[512];           /* the error message (the kernel's last log line) */
 	int err_insn;            /* where it happened */
+	struct vhist pending;    /* what the current insn adds to the history */
 	uint32_t scratched_regs; /* registers an insn touched: printed after it */
 	uint64_t scratched_slots;
 	int print_state;         /* the state changed: print it after the insn */
@@ -202,6 +227,21 @@ int vpop(struct venv *env, int *insn_idx, int *prev_idx);
 int vstate_visited(struct venv *env, int insn_idx);
 void vupdate_branch_counts(struct venv *env, struct vstate *st);
 void vfree_explored(struct venv *env);
+/* ---- precision.c: which scalars of saved states must be compared ---- */
+int vhist_push(struct vstate *st, const struct vhist *h);
+/* The value of register regno (current frame) matters to the current
+ * instruction: mark where it came from precise in the saved states. */
+int vmark_precise(struct venv *env, int regno);
+int vmark_slot_precise(struct venv *env, int frame, int spi);
+/* An old state covered cur: what old needed precise, cur's past needs too. */
+int vpropagate_precision(struct venv *env, const struct vstate *old);
+void vmark_all_precise(struct vstate *st);
+void vclear_precise(struct vstate *st);
+/* Record, for the insn being checked, a fixed-offset stack access. */
+void vnote_stack_access(struct venv *env, int frame, int spi);
+/* ... and the registers a conditional jump on a and b refines together
+ * (recorded at once, before the jump's other branch is pushed). */
+int vnote_linked(struct venv *env, const struct vreg *a, const struct vreg *b);
 /* Call fn for every register and spilled register in all frames. */
 #define V_FOR_EACH_REG(st, r, body)                                                   \
 	do {                                                                          \

@@ -371,12 +371,22 @@ static int check_cond_jmp(struct venv *env, const struct bpfvm_insn *insn, const
 		pred = ptr_branch_taken(dst, src, op, is32);
 	else
 		pred = vbranch_taken(dst, src, op, is32);
+	if (pred >= 0) {
+		/* the branch was decided by the values: they must not change */
+		if (dst->type == SCALAR_VALUE && (err = vmark_precise(env, insn->dst)))
+			return err;
+		if (is_x && src->type == SCALAR_VALUE && (err = vmark_precise(env, insn->src)))
+			return err;
+	}
 	if (pred == 1) {
 		*insn_idx += insn->off;
 		return 0;
 	}
 	if (pred == 0)
 		return 0;
+	if (dst->type == SCALAR_VALUE && src->type == SCALAR_VALUE &&
+	    (err = vnote_linked(env, dst, is_x ? src : NULL)))
+		return err;
 	struct vstate *other;
 	if ((err = vpush(env, *insn_idx + insn->off + 1, *insn_idx, &other)))
 		return err;
@@ -423,6 +433,8 @@ static int check_return_code(struct venv *env)
 	const struct vreg *r0 = &vcur_regs(env)[0];
 	if (r0->type != SCALAR_VALUE)
 		return verr(env, -EINVAL, "At program exit the register R0 is not a known value (%s)\n", vtype_str(r0->type));
+	if ((err = vmark_precise(env, 0)))
+		return err;
 	if (r0->smin >= env->pt->ret_min && r0->smax <= env->pt->ret_max)
 		return 0;
 	char buf[128];
@@ -564,6 +576,23 @@ static int init_state(struct venv *env)
 	return 0;
 }
 
+/* The history precision backtracking walks: the stack slot insn `at`
+ * used, and how `next` is reached when not by falling through. */
+static int record_history(struct venv *env, int at, int next)
+{
+	int err;
+	if (env->pending.flags) {
+		env->pending.idx = at;
+		env->pending.prev = env->prev_insn_idx;
+		if ((err = vhist_push(env->cur, &env->pending)))
+			return err;
+	}
+	if (next == at + 1 || (next == at + 2 && env->aux[at + 1].ld_second))
+		return 0;
+	struct vhist h = {.idx = next, .prev = at, .flags = VH_ARRIVAL};
+	return vhist_push(env->cur, &h);
+}
+
 static int do_check(struct venv *env)
 {
 	int insn_idx = 0, prev_idx = 0, err;
@@ -573,6 +602,8 @@ static int do_check(struct venv *env)
 		if (insn_idx < 0 || insn_idx >= env->n)
 			return verr(env, -EFAULT, "invalid insn idx %d insn_cnt %d\n", insn_idx, env->n);
 		env->insn_idx = insn_idx;
+		env->prev_insn_idx = prev_idx;
+		memset(&env->pending, 0, sizeof(env->pending));
 		if (++env->insn_processed > (env->bpf_capable ? V_MAX_INSNS : V_MAX_INSNS))
 			return verr(env, -E2BIG, "BPF program is too large. Processed %llu insn\n",
 				    (unsigned long long)env->insn_processed);
@@ -612,6 +643,8 @@ static int do_check(struct venv *env)
 		print_insn_state(env);
 		prev_idx = at;
 		insn_idx++;
+		if ((err = record_history(env, at, insn_idx)))
+			return err;
 		continue;
 path_done:
 		vupdate_branch_counts(env, env->cur);
