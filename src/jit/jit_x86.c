@@ -70,7 +70,20 @@ struct jit_ctx {
 	size_t pc;
 	size_t insn_start;   /* out.len where the current instruction began */
 	int in_body;
+	size_t last_aligned; /* out.len after the last loop-head padding */
 };
+
+/* is_target bits: control enters the slot other than from the previous
+ * one; a backward jump enters it (the head of a loop, in clang's layout). */
+#define TARGET_JUMP 1
+#define TARGET_LOOP_HEAD 2
+
+/* Loop heads start on a 16-byte boundary, as gcc and clang align loops:
+ * the first fetch of each iteration then gets a full block. Heads less
+ * than 32 bytes after the last aligned one are left alone (clusters of
+ * short latch blocks, as in a switch, lose more to the padding). */
+#define LOOP_ALIGN 16
+#define LOOP_ALIGN_GAP 32
 
 /* ---- positions and jumps ---------------------------------------------------- */
 
@@ -535,23 +548,28 @@ static void emit_backward_charge(struct jit_ctx *c, int64_t target)
 		emit_budget_charge(c, (int32_t)((int64_t)c->pc - target + 1));
 }
 
+/* Target of the unconditional jump d at pc. */
+static int64_t ja_target(const struct bpfvm_decoded *d, size_t pc)
+{
+	return (int64_t)pc + 1 + ((d->info->flags & BPFVM_F_JUMP_IMM) ? d->imm : d->off);
+}
+
 static void emit_ja(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
-	int64_t target = (int64_t)c->pc + 1 + ((d->info->flags & BPFVM_F_JUMP_IMM) ? d->imm : d->off);
+	int64_t target = ja_target(d, c->pc);
 	if (target == (int64_t)c->pc + 1)
 		return;
 	emit_backward_charge(c, target);
 	emit_jump_to(c, -1, c->prev[target]);
 }
 
-static void emit_jcond(struct jit_ctx *c, const struct bpfvm_decoded *d)
+/* cmp/test for a conditional jump; returns the x86 condition that holds
+ * when the jump is taken. Comparisons with 0 use test (shorter, and it
+ * fuses with the jcc as cmp does). */
+static enum x86_cc emit_compare(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
 	struct x86_buf *b = &c->out;
 	const struct bpfvm_opinfo *info = d->info;
-	int64_t target = (int64_t)c->pc + 1 + d->off;
-	if (target == (int64_t)c->pc + 1)
-		return;
-	emit_backward_charge(c, target);
 	int w = !(info->flags & BPFVM_F_ALU32);
 	int dst = bpf_to_x86[d->dst];
 	int is_set = info->op == BPFVM_JMP_JSET;
@@ -567,7 +585,33 @@ static void emit_jcond(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	} else {
 		emit_alu_ri(b, X86_G1_CMP, w, dst, d->imm);
 	}
-	emit_jump_to(c, jcc_of[info->op], c->prev[target]);
+	return jcc_of[info->op];
+}
+
+static void emit_jcond(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	int64_t target = (int64_t)c->pc + 1 + d->off;
+	if (target == (int64_t)c->pc + 1)
+		return;
+	emit_backward_charge(c, target);
+	enum x86_cc cc = emit_compare(c, d);
+	emit_jump_to(c, cc, c->prev[target]);
+}
+
+/* `if cond goto +1; goto L` (clang's loop latch) -> one `if !cond goto L`:
+ * a branch less on every iteration. Checked runs charge the budget on a
+ * backward goto alone, as the interpreter: there only forward ones fuse. */
+static int emit_jcond_over_ja(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	const struct bpfvm_decoded *e = d + 1;
+	if (d->info->kind != BPFVM_KIND_JCOND || d->off != 1 || e->info->kind != BPFVM_KIND_JA)
+		return 0;
+	int64_t target = ja_target(e, c->pc + 1);
+	if (target == (int64_t)c->pc + 2 || (c->checked && target <= (int64_t)c->pc + 1))
+		return 0;
+	enum x86_cc cc = emit_compare(c, d);
+	emit_jump_to(c, (int)(cc ^ 1), c->prev[target]); /* x86 conditions pair up by the low bit */
+	return 1;
 }
 
 /* ---- memory ------------------------------------------------------------------------------ */
@@ -843,14 +887,17 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 /* Pairs of instructions clang emits together that x86 does in one, when
  * nothing jumps between them: `r <<= 32; r >>= 32` (zero extension of
  * cpu v1/v2 code) -> mov r32, r32; `r <<= 32; r s>>= 32` -> movsxd;
- * `r = a; r += b|imm` -> lea. Returns 1 if the pair at pc was emitted. */
+ * `r = a; r += b|imm` -> lea; a conditional jump over a goto -> one
+ * inverted jump. Returns 1 if the pair at pc was emitted. */
 static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
-	if (c->pc + 1 >= c->n || c->is_target[c->pc + 1] || d->slots != 1)
+	if (c->pc + 1 >= c->n || (c->is_target[c->pc + 1] & TARGET_JUMP) || d->slots != 1)
 		return 0;
 	const struct bpfvm_decoded *e = d + 1;
 	struct x86_buf *b = &c->out;
 	int dst = bpf_to_x86[d->dst];
+	if (emit_jcond_over_ja(c, d))
+		return 1;
 	if (d->opid == BPFVM_OP_LSH64_IMM && d->imm == 32 && e->dst == d->dst && e->imm == 32) {
 		if (e->opid == BPFVM_OP_RSH64_IMM) {
 			emit_mov_rr(b, 0, dst, dst);
@@ -1057,9 +1104,23 @@ static void emit_stubs(struct jit_ctx *c)
 
 /* ---- passes -------------------------------------------------------------------------------------- */
 
+/* NOPs up to the next LOOP_ALIGN boundary before the loop head at c->pc,
+ * which then starts there. Padding is not monotonic in the layout, but
+ * the passes fall back to long jumps, where it settles, as for jumps. */
+static void pad_loop_head(struct jit_ctx *c)
+{
+	if (c->out.len < c->last_aligned + LOOP_ALIGN_GAP && c->last_aligned)
+		return;
+	emit_nops(&c->out, -c->out.len & (LOOP_ALIGN - 1));
+	c->last_aligned = c->out.len;
+	c->insn_start = c->out.len;
+	c->cur[c->pc] = (uint32_t)c->out.len;
+}
+
 static void emit_pass(struct jit_ctx *c)
 {
 	c->out.len = 0;
+	c->last_aligned = 0;
 	c->in_body = 0;
 	emit_entry_stub(c);
 	c->in_body = 1;
@@ -1067,6 +1128,8 @@ static void emit_pass(struct jit_ctx *c)
 		c->pc = pc;
 		c->insn_start = c->out.len;
 		c->cur[pc] = (uint32_t)c->out.len;
+		if (c->is_target[pc] & TARGET_LOOP_HEAD)
+			pad_loop_head(c);
 		const struct bpfvm_decoded *d = &c->insns[pc];
 		if (emit_fused_pair(c, d)) {
 			c->cur[++pc] = (uint32_t)c->out.len; /* the second one is in the first */
@@ -1123,7 +1186,8 @@ static int decode_all(struct bpfvm_prog *prog, struct bpfvm_jit_code *jit,
 }
 
 /* Slots control can reach other than from the previous one: jump and call
- * targets, functions named by LD_IMM64 (callbacks). */
+ * targets, functions named by LD_IMM64 (callbacks); and which of them
+ * backward jumps reach (TARGET_* bits). */
 static uint8_t *mark_targets(const struct bpfvm_prog *prog, const struct bpfvm_decoded *insns)
 {
 	uint8_t *t = calloc(prog->n + 1, 1);
@@ -1139,8 +1203,11 @@ static uint8_t *mark_targets(const struct bpfvm_prog *prog, const struct bpfvm_d
 			target = (int64_t)prog->lddw_value[pc];
 		else if (info->flags & (BPFVM_F_JUMP_OFF | BPFVM_F_JUMP_IMM))
 			target = bpfvm_isa_jump_target(info, &prog->insns[pc], pc);
-		if (target >= 0 && target <= (int64_t)prog->n)
-			t[target] = 1;
+		if (target < 0 || target > (int64_t)prog->n)
+			continue;
+		t[target] |= TARGET_JUMP;
+		if (target <= (int64_t)pc && (info->kind == BPFVM_KIND_JA || info->kind == BPFVM_KIND_JCOND))
+			t[target] |= TARGET_LOOP_HEAD;
 	}
 	return t;
 }

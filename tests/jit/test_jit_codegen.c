@@ -1,0 +1,138 @@
+/* Code-generation choices of the JIT in verified code (the other JIT tests
+ * run checked code): a conditional jump over a goto becomes one inverted
+ * jump, loop heads start on 16-byte boundaries, and both keep the
+ * interpreter's results. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "jit/jit.h"
+#include "jit_test_util.h"
+
+static const uint64_t values[] = {
+	0, 1, 2, 0x7f, 0x80, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL,
+	0x7fffffffffffffffULL, 0x8000000000000000ULL, 0xffffffffffffffffULL, (uint64_t)-7,
+};
+#define NVALUES (sizeof(values) / sizeof(values[0]))
+
+static const int32_t imms[] = {0, 1, -1, 0x7f, 0x80, 0x7fffffff, INT32_MIN, -7};
+#define NIMMS (sizeof(imms) / sizeof(imms[0]))
+
+static const struct bpfvm_prog_opts verified = {.safety = BPFVM_SAFETY_VERIFIED};
+
+static int same(const char *what, const struct engine_result *a, const struct engine_result *b)
+{
+	if (a->rc == b->rc && a->r0 == b->r0)
+		return 1;
+	harness_fail(__FILE__, __LINE__, "%s: interp rc %d r0 0x%" PRIx64 " (%s), jit rc %d r0 0x%" PRIx64 " (%s)",
+		     what, a->rc, a->r0, a->error, b->rc, b->r0, b->error);
+	return 0;
+}
+
+/* 0: r0 = 1; 1: if r3 op r4|imm goto +1; 2: goto +1; 3: r0 = 2; 4: exit
+ * for every conditional jump row and operands on both sides of each edge. */
+TEST(conditional_jump_over_goto_matches_the_interpreter_for_every_condition)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	const struct bpfvm_opinfo *t = bpfvm_isa_table();
+	for (size_t i = 0; i < bpfvm_isa_table_size(); i++) {
+		if (t[i].kind != BPFVM_KIND_JCOND)
+			continue;
+		int reg = (t[i].flags & BPFVM_F_REG_SRC) != 0, fails = 0;
+		for (size_t a = 0; a < NVALUES && fails < 3; a++) {
+			size_t nb = reg ? NVALUES : NIMMS;
+			for (size_t b = 0; b < nb && fails < 3; b++) {
+				struct prog_builder pb = {.n = 0};
+				PB_LDDW(&pb, 3, values[a]);
+				PB_LDDW(&pb, 4, reg ? values[b] : 0);
+				PB(&pb, MOV64_IMM, 0, 0, 0, 1);
+				size_t jcond = pb_add(&pb, (enum bpfvm_opid)i, 3, 4, 1, reg ? 0 : imms[b], 0);
+				PB(&pb, JA, 0, 0, 1, 0);
+				PB(&pb, MOV64_IMM, 0, 0, 0, 2);
+				PB(&pb, EXIT, 0, 0, 0, 0);
+				struct engine_result ri, rj;
+				CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+				char what[128];
+				snprintf(what, sizeof(what), "%s a=0x%" PRIx64 " b#%zu", t[i].id, values[a], b);
+				if (!same(what, &ri, &rj))
+					fails++;
+				if (a == 0 && b == 0) { /* the goto got no code of its own */
+					struct bpfvm_prog *prog;
+					CHECK_EQ(bpfvm_prog_load(vm, pb.insns, pb.n, &verified, &prog), 0);
+					const uint32_t *addrs;
+					CHECK(bpfvm__jit_image(prog, NULL, &addrs) != NULL);
+					CHECK_EQ(addrs[jcond + 1], addrs[jcond + 2]);
+					bpfvm_prog_destroy(prog);
+				}
+			}
+		}
+	}
+	bpfvm_vm_destroy(vm);
+}
+
+/* r0 = sum of r6 for r6 = n..1, the loop closed by `if r6 == 0 goto +1;
+ * goto head` (clang's latch); with land_on_goto a jump lands on the goto
+ * too (then the pair is not fused). */
+static struct prog_builder counted_loop(int32_t n, int land_on_goto)
+{
+	struct prog_builder pb = {.n = 0};
+	PB(&pb, MOV64_IMM, 0, 0, 0, 0);
+	PB(&pb, MOV64_IMM, 6, 0, 0, n);
+	PB(&pb, MOV64_IMM, 7, 0, 0, 1);
+	PB(&pb, ADD64_REG, 0, 6, 0, 0);   /* 3: the loop head */
+	PB(&pb, SUB64_IMM, 6, 0, 0, 1);
+	PB(&pb, JEQ_IMM, 6, 0, 3, 0);     /* 5: done: to the exit */
+	if (land_on_goto)
+		PB(&pb, JNE_IMM, 7, 0, 1, 0); /* 6: to the goto */
+	else
+		PB(&pb, MOV64_IMM, 8, 0, 0, 0);
+	PB(&pb, JEQ_IMM, 6, 0, 1, 0);     /* 7: never taken */
+	PB(&pb, JA, 0, 0, -6, 0);         /* 8: back to 3 */
+	PB(&pb, EXIT, 0, 0, 0, 0);
+	return pb;
+}
+
+TEST(loops_closed_by_a_conditional_jump_over_goto_count_like_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	for (int land = 0; land < 2; land++) {
+		for (int32_t n = 1; n <= 20; n += 19) {
+			struct prog_builder pb = counted_loop(n, land);
+			struct engine_result ri, rj;
+			CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+			char what[64];
+			snprintf(what, sizeof(what), "n=%d land_on_goto=%d", n, land);
+			same(what, &ri, &rj);
+			CHECK_EQ(rj.r0, (uint64_t)n * (uint64_t)(n + 1) / 2);
+		}
+	}
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(loop_heads_start_on_16_byte_boundaries)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	for (int before = 0; before < 16; before++) { /* every misalignment of the head */
+		struct prog_builder pb = {.n = 0};
+		PB(&pb, MOV64_IMM, 0, 0, 0, 0);
+		for (int i = 0; i < before; i++)
+			PB(&pb, ADD64_IMM, 0, 0, 0, 1); /* 4 bytes each */
+		PB(&pb, MOV64_IMM, 6, 0, 0, 3);
+		size_t head = pb_add(&pb, BPFVM_OP_ADD64_IMM, 0, 0, 0, 100, 0);
+		PB(&pb, SUB64_IMM, 6, 0, 0, 1);
+		PB(&pb, JNE_IMM, 6, 0, -3, 0);
+		PB(&pb, EXIT, 0, 0, 0, 0);
+		struct bpfvm_prog *prog;
+		CHECK_EQ(bpfvm_prog_load(vm, pb.insns, pb.n, &verified, &prog), 0);
+		const uint32_t *addrs;
+		CHECK(bpfvm__jit_image(prog, NULL, &addrs) != NULL);
+		CHECK_EQ(addrs[head] % 16, 0);
+		struct bpfvm_run run = {.engine = BPFVM_ENGINE_JIT};
+		CHECK_EQ(bpfvm_prog_run(prog, &run), 0);
+		CHECK_EQ(run.retval, (uint64_t)before + 300);
+		bpfvm_prog_destroy(prog);
+	}
+	bpfvm_vm_destroy(vm);
+}
