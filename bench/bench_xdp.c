@@ -4,7 +4,9 @@
  * 244 times): packets per second for bpfvm's engines and for the kernel's
  * BPF_PROG_TEST_RUN (as root), on the same packets.
  *
- *   build/bench/bench_xdp [packets]
+ *   build/bench/bench_xdp [packets] [interp|jit|kernel]
+ *
+ * (the optional last argument runs one side only, e.g. under perf record)
  *
  * bpfvm times are thread CPU time (the machine may be shared); the
  * kernel's repeat figure is its own measured duration per run. */
@@ -201,8 +203,12 @@ int main(int argc, char **argv)
 	printf("| %-34s | %-34s | %9s | %9s | %9s |\n", "engine", "how", "packets", "ns/packet", "Mpps");
 	printf("|%.36s|%.36s|%.11s|%.11s|%.11s|\n", "------------------------------------",
 	       "------------------------------------", "-----------", "-----------", "-----------");
-	bench_bpfvm(BPFVM_ENGINE_INTERP, "interpreter", total);
-	bench_bpfvm(BPFVM_ENGINE_JIT, "JIT", total);
-	bench_kernel(total);
+	const char *only = argc > 2 ? argv[2] : "";
+	if (!*only || !strcmp(only, "interp"))
+		bench_bpfvm(BPFVM_ENGINE_INTERP, "interpreter", total);
+	if (!*only || !strcmp(only, "jit"))
+		bench_bpfvm(BPFVM_ENGINE_JIT, "JIT", total);
+	if (!*only || !strcmp(only, "kernel"))
+		bench_kernel(total);
 	return 0;
 }

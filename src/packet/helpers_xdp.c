@@ -24,6 +24,8 @@ static uint8_t *frame_ceiling(const struct bpfvm_pkt *pkt)
 
 static void packet_moved(struct bpfvm_pkt *pkt, struct bpfvm_call_ctx *cc)
 {
+	if (pkt->data_meta < pkt->xdp_low)
+		pkt->xdp_low = pkt->data_meta;
 	bpfvm__pkt_sync_view(pkt);
 	bpfvm__pkt_sync_run(pkt, bpfvm_call_run(cc), cc);
 }

@@ -61,6 +61,11 @@ struct bpfvm_pkt {
 	uint8_t *frame;     /* PKT_MAP_SIZE bytes below 2 GiB */
 	/* xdp_buff: hard_start = frame. sk_buff: head = frame. */
 	uint8_t *data_meta; /* XDP only; == data without metadata */
+	/* XDP: the lowest data_meta since the headroom was last cleared. The
+	 * kernel's headroom is zero; a reused frame needs clearing only as
+	 * far down as a previous run could have written (metadata,
+	 * bpf_xdp_adjust_head/meta). NULL: the frame is fresh. */
+	uint8_t *xdp_low;
 	uint8_t *data;      /* xdp->data / skb->data */
 	uint8_t *data_end;  /* xdp->data_end / skb->data + skb->len */
 	uint8_t *mac;       /* skb: mac header */

@@ -54,10 +54,27 @@ static int fill_frags(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *o
 	return 0;
 }
 
+/* Zero what earlier runs may have left in the headroom: the kernel's is
+ * zero, and bpf_xdp_adjust_head can expose it. The packet area itself is
+ * overwritten by the copy, and what lies past data_end is zeroed by
+ * bpf_xdp_adjust_tail when it grows, so neither needs clearing. */
+static void clear_headroom(struct bpfvm_pkt *pkt)
+{
+	uint8_t *top = pkt->frame + PKT_XDP_HEADROOM;
+	if (pkt->xdp_low && pkt->xdp_low < top)
+		memset(pkt->xdp_low, 0, (size_t)(top - pkt->xdp_low));
+	pkt->xdp_low = top;
+}
+
 static int xdp_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts)
 {
 	uint32_t size = opts->data_size_in;
-	int rc = bpfvm__tr_ctx_init(r, opts, sizeof(struct xdp_md));
+	int rc = 0;
+	/* Without ctx_in/ctx_out (a capture replay) the copy stays zero. */
+	if (opts->ctx_in || opts->ctx_out || r->ctx_dirty)
+		rc = bpfvm__tr_ctx_init(r, opts, sizeof(struct xdp_md));
+	else
+		r->have_ctx = 0;
 	if (rc)
 		return rc;
 	const struct xdp_md *md = &r->ctx.xdp;
@@ -72,29 +89,41 @@ static int xdp_prepare(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *
 	uint32_t linear = opts->ctx_in ? md->data_end : size;
 	if (linear > metalen + PKT_XDP_MAX_LINEAR)
 		linear = metalen + PKT_XDP_MAX_LINEAR;
-	uint8_t *frame = bpfvm__tr_frame(r, opts, PKT_XDP_HEADROOM);
+	uint8_t *frame = r->pkt.frame ? r->pkt.frame : bpfvm__tr_frame(r, opts, 0);
 	if (!frame)
 		return -ENOMEM;
-	if ((rc = fill_frags(r, opts, linear)))
-		return rc;
 	struct bpfvm_pkt *pkt = &r->pkt;
+	if (linear < size) {
+		if ((rc = fill_frags(r, opts, linear)))
+			return rc;
+	} else {
+		pkt->nr_frags = 0;
+		pkt->frags_size = 0;
+	}
+	clear_headroom(pkt);
 	pkt->data_meta = frame + PKT_XDP_HEADROOM - metalen;
+	pkt->xdp_low = pkt->data_meta;
 	memcpy(pkt->data_meta, opts->data_in, linear);
 	pkt->data = frame + PKT_XDP_HEADROOM;
 	pkt->data_end = pkt->data_meta + linear;
 	pkt->ingress_ifindex = md->ingress_ifindex ? md->ingress_ifindex : LOOPBACK_IFINDEX;
 	pkt->rx_queue_index = md->rx_queue_index;
-	memset(&pkt->view.xdp, 0, sizeof(pkt->view.xdp));
-	pkt->view.xdp.ingress_ifindex = pkt->ingress_ifindex;
-	pkt->view.xdp.rx_queue_index = pkt->rx_queue_index;
-	bpfvm__pkt_sync_view(pkt);
-
+	/* The view and the run, as bpfvm__pkt_sync_view / sync_run would set
+	 * them, written here directly: this is the per-packet path. */
+	pkt->view.xdp = (struct xdp_md){
+		.data = (uint32_t)(uintptr_t)pkt->data,
+		.data_end = (uint32_t)(uintptr_t)pkt->data_end,
+		.data_meta = (uint32_t)(uintptr_t)pkt->data_meta,
+		.ingress_ifindex = pkt->ingress_ifindex,
+		.rx_queue_index = pkt->rx_queue_index,
+	};
 	r->run.ctx = &pkt->view.xdp;
 	r->run.ctx_size = sizeof(struct xdp_md);
 	r->run.pkt_ctx = pkt;
 	r->run.regions[0] = (struct bpfvm_region){pkt->data_meta, linear, 1};
 	r->run.nregions = 1;
-	bpfvm__pkt_sync_run(pkt, &r->run, NULL);
+	r->run.pkt = pkt->data;
+	r->run.pkt_len = (size_t)(pkt->data_end - pkt->data);
 	return 0;
 }
 
@@ -137,9 +166,14 @@ static int finish_with_frags(struct bpfvm_pkt *pkt, struct bpfvm_test_run_opts *
 static int xdp_finish(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts)
 {
 	struct bpfvm_pkt *pkt = &r->pkt;
-	int rc = pkt->nr_frags ? finish_with_frags(pkt, opts)
-			       : bpfvm__tr_data_finish(opts, pkt->data_meta,
-						       (size_t)(pkt->data_end - pkt->data_meta));
+	size_t len = (size_t)(pkt->data_end - pkt->data_meta);
+	int rc = 0;
+	if (pkt->nr_frags)
+		rc = finish_with_frags(pkt, opts);
+	else if (opts->data_out)
+		rc = bpfvm__tr_data_finish(opts, pkt->data_meta, len);
+	else
+		opts->data_size_out = (uint32_t)len;
 	if (rc || !r->have_ctx)
 		return rc;
 	r->ctx.xdp.data = (uint32_t)(pkt->data - pkt->data_meta);

@@ -126,6 +126,7 @@ int bpfvm_test_runner_create(struct bpfvm_prog *prog, struct bpfvm_test_runner *
 	if (!r)
 		return -ENOMEM;
 	r->prog = prog;
+	r->type = type_of(bpfvm_prog_type(prog));
 	r->pkt.type = bpfvm_prog_type(prog);
 	*out = r;
 	return 0;
@@ -173,7 +174,7 @@ static int run_repeated(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts 
 
 int bpfvm_test_runner_run(struct bpfvm_test_runner *r, struct bpfvm_test_run_opts *opts)
 {
-	const struct tr_type *t = type_of(bpfvm_prog_type(r->prog));
+	const struct tr_type *t = r->type;
 	opts->error[0] = 0;
 	opts->retval = 0;
 	opts->retval64 = 0;

@@ -8,6 +8,7 @@
 
 struct bpfvm_test_runner {
 	struct bpfvm_prog *prog;
+	const struct tr_type *type; /* how this program type runs */
 	struct bpfvm_run run;
 	struct bpfvm_pkt pkt;  /* XDP and sk_buff types; frame allocated on first use */
 	uint8_t *mem;          /* RAW memory or tracing context (malloc'ed) */
