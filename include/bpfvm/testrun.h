@@ -116,8 +116,11 @@ struct bpfvm_fib_dev {
 	uint8_t mac[6];           /* the smac of lookups through this device */
 	uint32_t mtu;             /* 0 = 1500 */
 	int forwarding;           /* 0: lookups arriving here give FWD_DISABLED */
-	uint8_t addr4[4];         /* source for BPF_FIB_LOOKUP_SRC (IPv4), 0 = none */
-	uint8_t addr6[16];        /* source for BPF_FIB_LOOKUP_SRC (IPv6), :: = none */
+	/* The device's own addresses: sources for BPF_FIB_LOOKUP_SRC, and
+	 * local destinations (NOT_FWDED) as the kernel's local table makes
+	 * them. All zero = none. */
+	uint8_t addr4[4];
+	uint8_t addr6[16];
 };
 
 struct bpfvm_fib_route {

@@ -217,6 +217,19 @@ static int v6_needs_strict(const uint8_t *a)
 	return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || !memcmp(a, lo, 16);
 }
 
+/* Is addr one of the devices' own addresses? The kernel puts those in the
+ * local table (RTN_LOCAL), which a lookup through the rules meets first. */
+static int is_local_addr(const struct bpfvm_fib *fib, int family, const uint8_t *addr)
+{
+	size_t alen = addr_len(family);
+	for (size_t i = 0; fib && i < fib->ndevs; i++) {
+		const uint8_t *own = family == AF_INET ? fib->devs[i].addr4 : fib->devs[i].addr6;
+		if (!is_zero(own, alen) && !memcmp(own, addr, alen))
+			return 1;
+	}
+	return 0;
+}
+
 /* The route for params: the table lookup of DIRECT (main or, with TBID,
  * params->tbid, which is then cleared), else the local, main and default
  * tables in turn. *ret is set when there is no usable route. */
@@ -240,6 +253,10 @@ static const struct bpfvm_fib_route *route_for(const struct bpfvm_fib *fib,
 		r = table_lookup(fib, table, family, dst, oif);
 	} else {
 		static const uint32_t order[] = {TABLE_LOCAL, BPFVM_FIB_TABLE_MAIN, TABLE_DEFAULT};
+		if (is_local_addr(fib, family, dst)) {
+			*ret = RET_NOT_FWDED;
+			return NULL;
+		}
 		for (size_t i = 0; i < 3 && !r; i++)
 			r = table_lookup(fib, order[i], family, dst, oif);
 	}

@@ -677,6 +677,12 @@ TEST(fib_lookup_follows_the_hosts_routes_and_neighbours)
 	CHECK_EQ(r.p.tbid, 0);
 	q.p.tbid = 77;
 	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_NOT_FWDED);
+	/* a device's own address is local: not forwarded, unless DIRECT skips
+	 * the local table and the main table's route applies */
+	q = fib_q4(2, "10.0.0.1", F_SKIP);
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_NOT_FWDED);
+	q = fib_q4(2, "10.0.0.1", F_SKIP | F_DIRECT | F_TBID), q.p.tbid = 100;
+	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_SUCCESS);
 	/* devices: forwarding off, unknown */
 	q = fib_q4(4, "10.1.2.7", 0);
 	CHECK_EQ(fib_bpfvm(b.prog, fib, &q).rc, BPF_FIB_LKUP_RET_FWD_DISABLED);
