@@ -426,6 +426,27 @@ static void emit_shift_by_reg(struct jit_ctx *c, enum x86_shift kind, int w, int
 		emit_mov_rr(b, 0, dst, dst);
 }
 
+/* Immediates with a shorter x86 form: `&= 0xff`, `&= 0xffff` are movzx,
+ * `&= -1` only zero-extends (w32) or does nothing, `^= -1` is not.
+ * Returns 1 if emitted. */
+static int emit_alu_imm_special(struct x86_buf *b, int op, int w, int dst, int32_t imm)
+{
+	if (op == BPFVM_ALU_AND && (imm == 0xff || imm == 0xffff)) {
+		emit_movzx_rr(b, imm == 0xff ? 8 : 16, dst, dst);
+		return 1;
+	}
+	if (op == BPFVM_ALU_AND && imm == -1) {
+		if (!w)
+			emit_mov_rr(b, 0, dst, dst);
+		return 1;
+	}
+	if (op == BPFVM_ALU_XOR && imm == -1) {
+		emit_not(b, w, dst);
+		return 1;
+	}
+	return 0;
+}
+
 static void emit_alu(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
 	struct x86_buf *b = &c->out;
@@ -464,7 +485,7 @@ static void emit_alu(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	case BPFVM_ALU_XOR:
 		if (src >= 0)
 			emit_alu_rr(b, alu_rr_op[op], w, dst, src);
-		else
+		else if (!emit_alu_imm_special(b, op, w, dst, imm))
 			emit_alu_ri(b, alu_ri_op[op], w, dst, imm);
 		break;
 	case BPFVM_ALU_MOV:
@@ -887,7 +908,7 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 /* Pairs of instructions clang emits together that x86 does in one, when
  * nothing jumps between them: `r <<= 32; r >>= 32` (zero extension of
  * cpu v1/v2 code) -> mov r32, r32; `r <<= 32; r s>>= 32` -> movsxd;
- * `r = a; r += b|imm` -> lea; a conditional jump over a goto -> one
+ * `r = a; r += b|imm` (64 or 32 bits) -> lea; a conditional jump over a goto -> one
  * inverted jump. Returns 1 if the pair at pc was emitted. */
 static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
@@ -922,6 +943,10 @@ static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	}
 	if (d->opid == BPFVM_OP_MOV64_REG && e->opid == BPFVM_OP_ADD64_REG && e->src != e->dst) {
 		emit_lea_bi(b, 1, dst, src, bpf_to_x86[e->src]);
+		return 1;
+	}
+	if (d->opid == BPFVM_OP_MOV32_REG && e->opid == BPFVM_OP_ADD32_REG && e->src != e->dst) {
+		emit_lea_bi(b, 0, dst, src, bpf_to_x86[e->src]);
 		return 1;
 	}
 	return 0;

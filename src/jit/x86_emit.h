@@ -257,6 +257,14 @@ static inline void emit_neg(struct x86_buf *b, int w, int dst)
 	emit_modrm(b, 3, 3, dst);
 }
 
+/* not dst */
+static inline void emit_not(struct x86_buf *b, int w, int dst)
+{
+	emit_rex(b, w, 0, 0, dst, 0);
+	emit_byte(b, 0xf7);
+	emit_modrm(b, 3, 2, dst);
+}
+
 /* div/idiv rm (rdx:rax / rm) */
 static inline void emit_div_r(struct x86_buf *b, int w, int is_signed, int rm)
 {

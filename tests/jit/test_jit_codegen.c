@@ -136,3 +136,62 @@ TEST(loop_heads_start_on_16_byte_boundaries)
 	}
 	bpfvm_vm_destroy(vm);
 }
+
+/* Immediates with their own x86 forms (movzx for `&= 0xff` and `&= 0xffff`,
+ * nothing or a zero extension for `&= -1`, not for `^= -1`), on every
+ * register the JIT maps (byte forms of sil/dil need a REX prefix). */
+TEST(and_and_xor_immediates_with_short_forms_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const enum bpfvm_opid ops[] = {BPFVM_OP_AND64_IMM, BPFVM_OP_AND32_IMM, BPFVM_OP_XOR64_IMM,
+					      BPFVM_OP_XOR32_IMM};
+	static const int32_t special[] = {0xff, 0xffff, -1, 0xfe};
+	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+		for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++)
+			for (int reg = 0; reg <= 9; reg++)
+				for (size_t v = 0; v < NVALUES; v += 3) {
+					struct prog_builder pb = {.n = 0};
+					PB_LDDW(&pb, reg, values[v] ^ 0x5a5a5a5a5a5a5aULL);
+					pb_add(&pb, ops[o], reg, 0, 0, special[k], 0);
+					PB(&pb, MOV64_REG, 0, reg, 0, 0);
+					PB(&pb, EXIT, 0, 0, 0, 0);
+					struct engine_result ri, rj;
+					CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+					char what[96];
+					snprintf(what, sizeof(what), "%s r%d imm %d v#%zu", bpfvm_isa_table()[ops[o]].id, reg,
+						 special[k], v);
+					same(what, &ri, &rj);
+				}
+	bpfvm_vm_destroy(vm);
+}
+
+/* `w = a; w += b` is one 32-bit lea: the sum wraps at 32 bits and the
+ * upper half is cleared, for every pair of distinct registers. */
+TEST(mov32_add32_pair_is_a_zero_extended_sum)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	for (int dst = 0; dst <= 9; dst++)
+		for (int a = 0; a <= 9; a++)
+			for (int bsrc = 0; bsrc <= 9; bsrc++) {
+				if (a == dst || bsrc == dst)
+					continue;
+				struct prog_builder pb = {.n = 0};
+				PB_LDDW(&pb, dst, 0x1111111111111111ULL);
+				if (bsrc != a)
+					PB_LDDW(&pb, bsrc, 0xfffffff0fffffff8ULL);
+				PB_LDDW(&pb, a, 0x80000000deadbeefULL);
+				PB(&pb, MOV32_REG, dst, a, 0, 0);
+				PB(&pb, ADD32_REG, dst, bsrc, 0, 0);
+				PB(&pb, MOV64_REG, 0, dst, 0, 0);
+				PB(&pb, EXIT, 0, 0, 0, 0);
+				struct engine_result ri, rj;
+				CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+				char what[64];
+				snprintf(what, sizeof(what), "w%d = w%d; w%d += w%d", dst, a, dst, bsrc);
+				same(what, &ri, &rj);
+				CHECK_EQ(rj.r0, bsrc == a ? 0xbd5b7ddeULL : 0xdeadbee7ULL);
+			}
+	bpfvm_vm_destroy(vm);
+}
