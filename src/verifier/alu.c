@@ -271,7 +271,7 @@ static int do_mov(struct venv *env, const struct bpfvm_insn *insn, const struct 
 int vcheck_alu(struct venv *env, const struct bpfvm_insn *insn);
 int vcheck_alu(struct venv *env, const struct bpfvm_insn *insn)
 {
-	const struct bpfvm_opinfo *fam = vfamily_row(insn->code);
+	const struct bpfvm_opinfo *fam = vfamily_row_cached(env, insn->code);
 	bool is64 = (insn->code & 0x07) == BPFVM_CLASS_ALU64;
 	bool is_x = fam && (fam->flags & BPFVM_F_REG_SRC);
 	int err;

@@ -18,9 +18,18 @@ const struct bpfvm_opinfo *vfamily_row(uint8_t code)
 	return NULL;
 }
 
-static bool code_known(uint8_t code)
+const struct bpfvm_opinfo *vfamily_row_cached(struct venv *env, uint8_t code)
 {
-	return vfamily_row(code) != NULL;
+	if (!env->family_known[code]) {
+		env->family[code] = vfamily_row(code);
+		env->family_known[code] = 1;
+	}
+	return env->family[code];
+}
+
+static bool code_known(struct venv *env, uint8_t code)
+{
+	return vfamily_row_cached(env, code) != NULL;
 }
 
 static bool is_class(uint8_t code, enum bpfvm_class c)
@@ -91,7 +100,7 @@ static int check_opcodes(struct venv *env)
 			i++;
 			continue;
 		}
-		if (!code_known(in->code))
+		if (!code_known(env, in->code))
 			return verr(env, -EINVAL, "unknown opcode %02x\n", in->code);
 	}
 	return 0;
@@ -187,7 +196,7 @@ static int successors(struct venv *env, int i, int succ[2], bool *call_edge)
 	int n = 0;
 	*call_edge = false;
 	if (!oi)
-		oi = vfamily_row(in->code);
+		oi = vfamily_row_cached(env, in->code);
 	if (!oi)
 		return 0;
 	switch (oi->kind) {
@@ -244,7 +253,7 @@ static int check_cfg(struct venv *env)
 		int ns = successors(env, t, succ, &call_edge);
 		const struct bpfvm_opinfo *oi = bpfvm_isa_lookup(&env->insns[t]);
 		if (!oi)
-			oi = vfamily_row(env->insns[t].code);
+			oi = vfamily_row_cached(env, env->insns[t].code);
 		if (oi && oi->kind == BPFVM_KIND_JCOND)
 			env->aux[t].prune_point = 1;
 		if (oi && oi->kind == BPFVM_KIND_CALL) {
@@ -341,6 +350,8 @@ static void uses_defs(struct venv *env, int i, uint16_t *use, uint16_t *def)
 	}
 	case BPFVM_KIND_EXIT:
 		*use = 1;
+		break;
+	case BPFVM_KIND_JA: /* reads nothing (was taken for an unknown insn reading all) */
 		break;
 	case BPFVM_KIND_LDDW:
 		*def = d;

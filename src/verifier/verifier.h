@@ -180,6 +180,9 @@ struct venv {
 	char msg[512];           /* the error message (the kernel's last log line) */
 	int err_insn;            /* where it happened */
 	struct vhist pending;    /* what the current insn adds to the history */
+	/* vfamily_row per opcode byte, found once (the table scan is slow) */
+	const struct bpfvm_opinfo *family[256];
+	uint8_t family_known[256];
 	uint32_t scratched_regs; /* registers an insn touched: printed after it */
 	uint64_t scratched_slots;
 	int print_state;         /* the state changed: print it after the insn */
@@ -262,6 +265,7 @@ int vnote_linked(struct venv *env, const struct vreg *a, const struct vreg *b);
 
 /* ---- cfg.c: structure ---- */
 const struct bpfvm_opinfo *vfamily_row(uint8_t code);
+const struct bpfvm_opinfo *vfamily_row_cached(struct venv *env, uint8_t code);
 int vcheck_structure(struct venv *env);
 
 /* ---- mem.c: memory accesses ---- */

@@ -151,6 +151,13 @@ t_verify "a copy of the raw length compared on one path only proves nothing on t
 sed 's/^r7 = r9$/r8 = r9/' "$dir/rawlen.s" >"$dir/rawlen_ok.s"
 t_verify "... and proves the size when both paths keep it" 0 "accepted" "$dir/rawlen_ok.s" --prog-type raw
 
+# --- liveness: an unconditional jump reads no register (as 6.18's table) ----------------------
+printf 'r1 = 1\nr2 = 2\nr3 = 3\nr4 = 0\nif r4 == 0 goto +2\nr0 = r2\ngoto +1\nr0 = r1\nr5 = 3\nexit\n' >"$dir/live.s"
+t_verify "registers written after a goto are dead before it" 0 "      6: 0......... (05) goto pc+1" \
+	"$dir/live.s" --prog-type xdp --log-level 2
+t_verify "... and before the branch only what either side reads is live" 0 "      4: .12.4..... (15) if r4 == 0x0 goto pc+2" \
+	"$dir/live.s" --prog-type xdp --log-level 2
+
 # --- budget: a loop of 1000 lookups, the value summed -----------------------------------------
 cat >"$dir/loop.s" <<'EOF'
 r6 = 0
