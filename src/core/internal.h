@@ -18,6 +18,7 @@
 #define BPFVM_MAX_TAIL_CALLS 33 /* the kernel's MAX_TAIL_CALL_CNT */
 #define BPFVM_HELPER_TAIL_CALL 12
 #define BPFVM_MAX_RUN_REGIONS 64
+#define BPFVM_STACK_DEPTH_UNKNOWN UINT32_MAX
 
 struct bpfvm_vm {
 	pthread_mutex_t lock; /* guards the registries below */
@@ -69,7 +70,14 @@ struct bpfvm_prog {
 	 * checked run may access, collected once at load for both engines. */
 	struct bpfvm_region *map_values;
 	int nmap_values;
-	uint32_t stack_depth;     /* max bytes of stack used, if the verifier knows */
+	/* Bytes of frame 0 the program uses, as the verifier (or the cbpf
+	 * translation) measured them; BPFVM_STACK_DEPTH_UNKNOWN when nothing
+	 * did. Engines zero only the measured bytes of frame 0 at entry. */
+	uint32_t stack_depth;
+	/* The run needs no read-side section of map memory: every map of
+	 * the program is an array whose values never move nor are freed
+	 * while the program holds it (no tail calls, inner maps, elements). */
+	int runs_without_rcu;
 	struct bpfvm_interp_code *interp;
 	struct bpfvm_jit_code *jit;
 };
@@ -107,8 +115,26 @@ int bpfvm__region_allowed(const struct bpfvm_call_ctx *cc, uint64_t addr, size_t
 /* A region for the whole run (the engine's stack, ...): unlike those of
  * bpfvm_call_allow_region it is never evicted for newer ones. */
 void bpfvm__call_allow_fixed_region(struct bpfvm_call_ctx *cc, void *addr, size_t size, int writable);
-/* Prepare a call context for a run of prog (regions from run, ctx). */
-void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, struct bpfvm_run *run);
+/* Checked runs: the context and run->regions as the run's fixed regions. */
+void bpfvm__call_ctx_add_run_regions(struct bpfvm_call_ctx *cc, struct bpfvm_run *run);
+/* Prepare a call context for a run of prog (regions from run, ctx).
+ * Inline: it is part of the fixed cost of every run, and a verified run
+ * needs only these few stores (the regions are for checked runs). */
+static inline void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog,
+					struct bpfvm_run *run)
+{
+	cc->vm = prog->vm;
+	cc->prog = prog;
+	cc->run = run;
+	cc->checked = prog->safety == BPFVM_SAFETY_CHECKED;
+	cc->nregions = 0;
+	cc->nfixed = 0;
+	cc->tail_calls = 0;
+	cc->invoke = NULL;
+	cc->engine = NULL;
+	if (cc->checked)
+		bpfvm__call_ctx_add_run_regions(cc, run);
+}
 /* Let a checked run of prog access the map values prog addresses
  * directly (at entry and after a tail call into prog). */
 void bpfvm__allow_map_values(struct bpfvm_call_ctx *cc, const struct bpfvm_prog *prog);

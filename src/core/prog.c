@@ -108,6 +108,21 @@ static int resolve_slots(struct bpfvm_prog *prog, char *err, size_t errlen)
 	return 0;
 }
 
+/* Only ARRAY and PERCPU_ARRAY maps: their values live as long as the map
+ * (which the program references) and none of them leads to other maps or
+ * programs, so a run of the program needs no read-side section. */
+static int maps_are_plain_arrays(const struct bpfvm_prog *prog)
+{
+	for (size_t i = 0; i < prog->nmaps; i++) {
+		if (!prog->maps[i])
+			return 0;
+		enum bpfvm_map_type t = bpfvm_map_def(prog->maps[i])->type;
+		if (t != BPFVM_MAP_ARRAY && t != BPFVM_MAP_PERCPU_ARRAY)
+			return 0;
+	}
+	return 1;
+}
+
 static int prepare_engines(struct bpfvm_prog *prog, enum bpfvm_engine engine, char *err,
 			   size_t errlen)
 {
@@ -166,6 +181,8 @@ int bpfvm_prog_load(struct bpfvm_vm *vm, const struct bpfvm_insn *insns, size_t 
 		bpfvm__map_get(prog->maps[i]);
 	}
 	prog->nmaps = opts->nmaps;
+	prog->runs_without_rcu = maps_are_plain_arrays(prog);
+	prog->stack_depth = BPFVM_STACK_DEPTH_UNKNOWN; /* until the verifier measures it */
 
 	if (prog->safety == BPFVM_SAFETY_VERIFIED) {
 		rc = bpfvm__verify(prog, opts->log_buf, opts->log_size, opts->log_level, err, sizeof(err));
@@ -244,16 +261,17 @@ enum bpfvm_prog_type bpfvm_prog_type(const struct bpfvm_prog *prog)
 	return prog->type;
 }
 
-static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run);
+static inline int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run);
 
 /* The whole run is a read-side section of the VM's map memory. */
 int bpfvm_prog_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
 	/* A program without maps cannot reach map memory (tail calls and
-	 * inner maps both go through a map of the program), so it needs no
-	 * read-side section: two atomic operations less per run, which is
-	 * most of the cost of a short filter. */
-	if (prog->nmaps == 0)
+	 * inner maps both go through a map of the program), nor can one with
+	 * only plain arrays reach memory that is ever freed under it, so it
+	 * needs no read-side section: two atomic operations less per run,
+	 * which is much of the cost of a short filter. */
+	if (prog->runs_without_rcu)
 		return run_engine(prog, run);
 	uint64_t token = bpfvm__rcu_read_lock(prog->vm);
 	int rc = run_engine(prog, run);
@@ -261,7 +279,7 @@ int bpfvm_prog_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	return rc;
 }
 
-static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run)
+static inline int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
 	run->error[0] = 0;
 	run->retval = 0;
@@ -285,19 +303,8 @@ static int run_engine(struct bpfvm_prog *prog, struct bpfvm_run *run)
 
 /* ---- call contexts -------------------------------------------------------------- */
 
-void bpfvm__call_ctx_init(struct bpfvm_call_ctx *cc, struct bpfvm_prog *prog, struct bpfvm_run *run)
+void bpfvm__call_ctx_add_run_regions(struct bpfvm_call_ctx *cc, struct bpfvm_run *run)
 {
-	memset(cc, 0, offsetof(struct bpfvm_call_ctx, regions));
-	cc->vm = prog->vm;
-	cc->prog = prog;
-	cc->run = run;
-	cc->checked = prog->safety == BPFVM_SAFETY_CHECKED;
-	cc->nregions = 0;
-	cc->tail_calls = 0;
-	cc->invoke = NULL;
-	cc->engine = NULL;
-	if (!cc->checked)
-		return;
 	if (run->ctx && run->ctx_size)
 		cc->regions[cc->nregions++] = (struct bpfvm_region){run->ctx, run->ctx_size, 1};
 	for (int i = 0; i < run->nregions && i < BPFVM_MAX_REGIONS; i++)

@@ -369,10 +369,9 @@ int bpfvm__interp_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		 * the regions: the stack frames are the run's own memory. */
 		bpfvm__call_allow_fixed_region(&st.cc, st.stack, sizeof(st.stack), 1);
 	}
-	/* stack_depth 0 means "not measured" (a program loaded without the
-	 * verifier), so only a measured depth narrows the zeroing. */
-	interp_zero_stack_top(st.stack[0], st.cc.checked || !prog->stack_depth ? BPFVM_STACK_SIZE
-									   : prog->stack_depth);
+	/* Only a measured depth narrows the zeroing (an unmeasured one is
+	 * BPFVM_STACK_DEPTH_UNKNOWN, beyond the frame). */
+	interp_zero_stack_top(st.stack[0], st.cc.checked ? BPFVM_STACK_SIZE : prog->stack_depth);
 
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
 	uint64_t r0 = 0;

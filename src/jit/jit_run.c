@@ -272,11 +272,11 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	 * verifier measured, when it did); later frames are zeroed by the
 	 * call in checked mode (the verifier forbids reading stack that was
 	 * not written otherwise). */
-	if (st.cc.checked || !prog->stack_depth || prog->stack_depth > BPFVM_STACK_SIZE - 16)
+	uint32_t depth = st.cc.checked ? BPFVM_STACK_SIZE : prog->stack_depth;
+	if (depth > BPFVM_STACK_SIZE - 16)
 		zero_frame(stack);
-	else
-		zero_bytes(stack + BPFVM_STACK_SIZE - ((prog->stack_depth + 15) & ~15u),
-			   (prog->stack_depth + 15) & ~15u);
+	else if (depth)
+		zero_bytes(stack + BPFVM_STACK_SIZE - ((depth + 15) & ~15u), (depth + 15) & ~15u);
 	if (st.cc.checked) {
 		st.budget = run->budget ? run->budget : BPFVM_DEFAULT_BUDGET;
 		if (run->ctx && run->ctx_size) {
