@@ -28,6 +28,7 @@
 #include <sys/random.h>
 #include <cpuid.h>
 
+#include "helpers/helpers_internal.h" /* bpfvm__h_map_lookup_elem: the helper inlined */
 #include "jit/jit.h"
 #include "jit/x86_emit.h"
 
@@ -792,6 +793,102 @@ static void emit_helper_call(struct jit_ctx *c, const struct bpfvm_helper *h)
 	}
 }
 
+/* ---- inlined map lookups ---------------------------------------------------------------- */
+
+/* Does the instruction possibly write BPF register reg? (Conservative:
+ * anything that is not a plain ALU, load, store or conditional jump
+ * counts as a write.) */
+static int may_write_reg(const struct bpfvm_decoded *d, int reg)
+{
+	switch (d->info->kind) {
+	case BPFVM_KIND_ALU:
+	case BPFVM_KIND_END:
+	case BPFVM_KIND_LDX:
+	case BPFVM_KIND_LDXSX:
+	case BPFVM_KIND_LDDW:
+		return d->dst == reg;
+	case BPFVM_KIND_ST:
+	case BPFVM_KIND_STX:
+	case BPFVM_KIND_JCOND:
+		return 0;
+	case BPFVM_KIND_ATOMIC: /* fetch forms write src, cmpxchg r0 */
+		return d->src == reg || reg == 0;
+	default:
+		return 1;
+	}
+}
+
+/* The map r1 holds at the call at c->pc, when the code alone proves it:
+ * an LD_IMM64 of a map into r1 earlier in the same straight-line run of
+ * instructions (no jump lands after it, up to and including the call),
+ * and nothing in between that may write r1. NULL otherwise. */
+static struct bpfvm_map *map_in_r1(const struct jit_ctx *c)
+{
+	enum { MAX_SCAN = 64 };
+	for (size_t q = c->pc, steps = 0; q > 0 && steps < MAX_SCAN; steps++) {
+		if (c->is_target[q])
+			return NULL;
+		q--;
+		if (c->insns[q].slots == 0) /* second half of an LD_IMM64 */
+			q--;
+		const struct bpfvm_decoded *d = &c->insns[q];
+		if (d->info->kind == BPFVM_KIND_LDDW && d->dst == 1 &&
+		    (d->info->op == BPFVM_LDDW_MAP_FD || d->info->op == BPFVM_LDDW_MAP_IDX))
+			return (struct bpfvm_map *)(uintptr_t)c->prog->lddw_value[q];
+		if (may_write_reg(d, 1))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* reg *= v (64-bit; v <= INT32_MAX): a shift when v is a power of two. */
+static void emit_mul_by_const(struct x86_buf *b, int reg, uint32_t v)
+{
+	if (v && !(v & (v - 1)))
+		emit_shift_ri(b, X86_SH_SHL, 1, reg, (uint8_t)__builtin_ctz(v));
+	else
+		emit_imul_rri(b, 1, reg, reg, (int32_t)v);
+}
+
+/* bpf_map_lookup_elem on an ARRAY / PERCPU_ARRAY known at compile time,
+ * without a call (the kernel's map_gen_lookup): r0 = the value of index
+ * *(u32 *)r2, or 0 when the index is out of range. For a per-CPU array the
+ * run's CPU slot (run->cpu % BPFVM_NR_CPUS) picks the copy, as the helper
+ * does. Returns 0 if the call cannot be inlined (nothing emitted). Only for
+ * verified programs: checked runs register the value as a region in the
+ * helper. r1..r5 are left as they are (the verifier makes them unreadable
+ * after a call). */
+static int emit_inline_array_lookup(struct jit_ctx *c, const struct bpfvm_helper *h)
+{
+	_Static_assert((BPFVM_NR_CPUS & (BPFVM_NR_CPUS - 1)) == 0, "cpu slot is a mask");
+	struct bpfvm_map_inline_lookup lk;
+	if (c->checked || !h || h->id != 1 || h->fn != bpfvm__h_map_lookup_elem)
+		return 0;
+	struct bpfvm_map *map = map_in_r1(c);
+	if (!map || bpfvm__map_inline_lookup(map, &lk) || lk.elem_size > INT32_MAX ||
+	    lk.cpu_stride > INT32_MAX)
+		return 0;
+	struct x86_buf *b = &c->out;
+	emit_load(b, 4, 0, X86_RAX, bpf_to_x86[2], 0);
+	emit_alu_ri(b, X86_G1_CMP, 0, X86_RAX, (int32_t)lk.max_entries);
+	size_t out_of_range = emit_jcc_fwd(c, X86_CC_AE);
+	emit_mul_by_const(b, X86_RAX, lk.elem_size);
+	if (lk.cpu_stride) {
+		emit_load(b, 8, 0, X86_R11, REG_STATE, OFF(cc.run));
+		emit_load(b, 4, 0, X86_R11, X86_R11, (int32_t)offsetof(struct bpfvm_run, cpu));
+		emit_alu_ri(b, X86_G1_AND, 0, X86_R11, BPFVM_NR_CPUS - 1);
+		emit_mul_by_const(b, X86_R11, lk.cpu_stride);
+		emit_alu_rr(b, X86_ADD, 1, X86_RAX, X86_R11);
+	}
+	emit_movabs(b, X86_R11, (uint64_t)(uintptr_t)lk.values);
+	emit_alu_rr(b, X86_ADD, 1, X86_RAX, X86_R11);
+	size_t done = emit_jcc_fwd(c, -1);
+	patch_fwd(c, out_of_range);
+	emit_alu_rr(b, X86_XOR, 0, X86_RAX, X86_RAX);
+	patch_fwd(c, done);
+	return 1;
+}
+
 /* Checked mode: the call goes through bpfvm__jit_callx with the helper's
  * id, which checks the arguments against the helper's prototype before
  * calling it (src/core/helper_args.c), exactly as the interpreter does. */
@@ -889,6 +986,8 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		const struct bpfvm_helper *h = c->prog->call_helper[c->pc];
 		if ((uint32_t)d->imm == BPFVM_HELPER_TAIL_CALL)
 			emit_tail_call(c);
+		else if (emit_inline_array_lookup(c, h))
+			; /* no call left */
 		else if (h && h->fn && c->checked)
 			emit_checked_helper_call(c, (uint32_t)d->imm);
 		else if (h && h->fn)

@@ -21,13 +21,15 @@ struct jit_cfg {
 	int checked;
 	int blind;
 	int hex_only;
+	const char *maps; /* --maps SPEC, as bpfvm run's */
 	enum bpfvm_syntax syntax;
 };
 
 static void jit_help(FILE *out)
 {
 	fprintf(out,
-		"usage: bpfvm jit --dump [--no-verify] [--blind] [--hex] [--syntax S] FILE | --hex-prog HEX\n\n"
+		"usage: bpfvm jit --dump [--no-verify] [--blind] [--hex] [--syntax S] [--maps SPEC]\n"
+		"                FILE | --hex-prog HEX\n\n"
 		"Compile a program (bytecode, assembly or hex) with the x86-64 JIT and print\n"
 		"the machine code of each eBPF instruction under its disassembly, then the\n"
 		"entry stub and the out-of-line code (fault exits, check thunk).\n\n"
@@ -37,7 +39,9 @@ static void jit_help(FILE *out)
 		"  --blind       blind constants, as for untrusted code\n"
 		"  --hex         print hex bytes even when capstone is available\n"
 		"  --syntax S    assembly syntax of FILE: llvm, conformance or auto (default)\n"
-		"  --hex-prog    FILE is a string of hex bytes\n");
+		"  --hex-prog    FILE is a string of hex bytes\n"
+		"  --maps SPEC   maps map[0], map[1].. as type:key_size:value_size:max_entries[:flags],...\n"
+		"                (as bpfvm run; array lookups of verified programs are inlined)\n");
 }
 
 struct disasm {
@@ -94,6 +98,8 @@ static int parse_jit_args(int argc, char **argv, struct jit_cfg *cfg)
 			cfg->hex_only = 1;
 		else if (!strcmp(a, "--hex-prog"))
 			cfg->is_hex = 1;
+		else if (!strcmp(a, "--maps") && i + 1 < argc)
+			cfg->maps = argv[++i];
 		else if (!strcmp(a, "--syntax") && i + 1 < argc) {
 			const char *s = argv[++i];
 			if (!strcmp(s, "llvm"))
@@ -186,6 +192,16 @@ static int cmd_jit(int argc, char **argv)
 		.engine = BPFVM_ENGINE_JIT,
 		.jit_blind = cfg.blind,
 	};
+	struct bpfvm_map **maps = NULL;
+	size_t nmaps = 0;
+	if (cfg.maps && cli_parse_maps(vm, cfg.maps, &maps, &nmaps, err, sizeof(err))) {
+		cli_error("jit", "--maps: %s", err);
+		bpfvm_vm_destroy(vm);
+		cli_program_free(&p);
+		return CLI_USAGE;
+	}
+	opts.maps = maps;
+	opts.nmaps = nmaps;
 	struct bpfvm_prog *prog;
 	double start = now_ns();
 	rc = bpfvm_prog_load(vm, p.insns, p.n, &opts, &prog);
@@ -199,6 +215,7 @@ static int cmd_jit(int argc, char **argv)
 		rc = CLI_OK;
 	}
 	bpfvm_vm_destroy(vm);
+	free(maps);
 	cli_program_free(&p);
 	return rc;
 }
