@@ -494,6 +494,21 @@ static inline void emit_nops(struct x86_buf *b, size_t n)
 	}
 }
 
+/* n < 128 bytes of padding that code may run into: one NOP when that is
+ * enough, else a jump over int3 bytes (a run of NOPs costs more cycles
+ * than the jump, on a loop entered often). */
+static inline void emit_padding(struct x86_buf *b, size_t n)
+{
+	if (n <= 9) {
+		emit_nops(b, n);
+		return;
+	}
+	emit_byte(b, 0xeb);
+	emit_byte(b, (uint8_t)(n - 2));
+	for (size_t i = 2; i < n; i++)
+		emit_byte(b, 0xcc);
+}
+
 /* Relative jumps: the displacement counts from the end of the instruction. */
 static inline void emit_jmp_rel8(struct x86_buf *b, int8_t rel)
 {

@@ -1,6 +1,6 @@
 /* Code-generation choices of the JIT in verified code (the other JIT tests
  * run checked code): a conditional jump over a goto becomes one inverted
- * jump, loop heads start on 16-byte boundaries, and both keep the
+ * jump, loop heads start on 64-byte boundaries, and both keep the
  * interpreter's results. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -110,11 +110,11 @@ TEST(loops_closed_by_a_conditional_jump_over_goto_count_like_the_interpreter)
 	bpfvm_vm_destroy(vm);
 }
 
-TEST(loop_heads_start_on_16_byte_boundaries)
+TEST(loop_heads_start_on_64_byte_boundaries)
 {
 	struct bpfvm_vm *vm;
 	CHECK_EQ(bpfvm_vm_create(&vm), 0);
-	for (int before = 0; before < 16; before++) { /* every misalignment of the head */
+	for (int before = 0; before < 20; before++) { /* short and long padding */
 		struct prog_builder pb = {.n = 0};
 		PB(&pb, MOV64_IMM, 0, 0, 0, 0);
 		for (int i = 0; i < before; i++)
@@ -128,7 +128,7 @@ TEST(loop_heads_start_on_16_byte_boundaries)
 		CHECK_EQ(bpfvm_prog_load(vm, pb.insns, pb.n, &verified, &prog), 0);
 		const uint32_t *addrs;
 		CHECK(bpfvm__jit_image(prog, NULL, &addrs) != NULL);
-		CHECK_EQ(addrs[head] % 16, 0);
+		CHECK_EQ(addrs[head] % 64, 0);
 		struct bpfvm_run run = {.engine = BPFVM_ENGINE_JIT};
 		CHECK_EQ(bpfvm_prog_run(prog, &run), 0);
 		CHECK_EQ(run.retval, (uint64_t)before + 300);
