@@ -172,6 +172,10 @@ static int net_grow(struct bpfvm_pkt *pkt, uint32_t off, uint32_t len, uint64_t 
 		return -ENOTSUPP_;
 	if (bpfvm__pkt_make_headroom(pkt, len))
 		return -ENOMEM;
+	/* NET mode on a packet cut below its IP header makes off pass
+	 * data_end; the kernel then moves tailroom bytes. Stay in the frame. */
+	if ((size_t)(pkt->frame + PKT_MAP_SIZE - pkt->data) < (size_t)off + len)
+		return -ENOMEM;
 	uint32_t mac_len = (uint32_t)(pkt->network - pkt->mac);
 	int rc = encap ? encap_checks(pkt, len, flags) : 0;
 	if (rc)
