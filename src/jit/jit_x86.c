@@ -308,13 +308,15 @@ static void emit_udiv_by_const(struct jit_ctx *c, int is_mod, int w, int dst, ui
 
 /* dst /= src, dst %= src (signed or not) with the ISA's rules: x / 0 = 0,
  * x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0; 32-bit forms
- * zero-extend. rax and rdx are kept in r10/r9 around div, not on the stack. */
+ * zero-extend. rax and rdx are kept in r10/r9 around div, not on the stack;
+ * a source other than those two is the divisor itself. */
 static void emit_div_mod(struct jit_ctx *c, int op, int w, int dst, int src_reg, int32_t imm)
 {
 	struct x86_buf *b = &c->out;
 	int is_mod = op == BPFVM_ALU_MOD || op == BPFVM_ALU_SMOD;
 	int is_signed = op == BPFVM_ALU_SDIV || op == BPFVM_ALU_SMOD;
 	int check_zero = 1, check_m1 = is_signed;
+	int divisor = X86_R11; /* the source itself unless div overwrites it */
 	if (src_reg < 0) {
 		if (imm == 0) {
 			if (!is_mod)
@@ -351,16 +353,18 @@ static void emit_div_mod(struct jit_ctx *c, int op, int w, int dst, int src_reg,
 			emit_mov_imm64(b, X86_R11, (uint64_t)(int64_t)imm, 1);
 		check_zero = 0;
 		check_m1 = 0;
+	} else if (src_reg == X86_RAX || src_reg == X86_RDX) {
+		emit_mov_rr(b, w, X86_R11, src_reg); /* div overwrites both */
 	} else {
-		emit_mov_rr(b, w, X86_R11, src_reg);
+		divisor = src_reg;
 	}
 	size_t to_zero = 0, to_m1 = 0;
 	if (check_zero) {
-		emit_alu_rr(b, X86_TEST, w, X86_R11, X86_R11);
+		emit_alu_rr(b, X86_TEST, w, divisor, divisor);
 		to_zero = emit_jcc_fwd(c, X86_CC_E);
 	}
 	if (check_m1) {
-		emit_alu_ri(b, X86_G1_CMP, w, X86_R11, -1);
+		emit_alu_ri(b, X86_G1_CMP, w, divisor, -1);
 		to_m1 = emit_jcc_fwd(c, X86_CC_E);
 	}
 	if (dst != X86_RAX)
@@ -373,7 +377,7 @@ static void emit_div_mod(struct jit_ctx *c, int op, int w, int dst, int src_reg,
 		emit_cqo(b, w);
 	else
 		emit_alu_rr(b, X86_XOR, 0, X86_RDX, X86_RDX);
-	emit_div_r(b, w, is_signed, X86_R11);
+	emit_div_r(b, w, is_signed, divisor);
 	int result = is_mod ? X86_RDX : X86_RAX;
 	if (dst != result)
 		emit_mov_rr(b, w, dst, result);
