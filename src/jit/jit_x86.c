@@ -72,6 +72,8 @@ struct jit_ctx {
 	size_t insn_start;   /* out.len where the current instruction began */
 	int in_body;
 	size_t last_aligned; /* out.len after the last loop-head padding */
+	int flags_reg;       /* BPF register whose value ZF reflects, or -1 */
+	int flags_w;         /* ... computed in 64 bits (1) or 32 (0) */
 };
 
 /* is_target bits: control enters the slot other than from the previous
@@ -592,6 +594,47 @@ static void emit_ja(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	emit_jump_to(c, -1, c->prev[target]);
 }
 
+/* Does ZF already say whether d's register is 0, for d an == / != test
+ * against 0? Yes when the last flag-setting instruction was an ALU op on
+ * it as wide as the test, or 32-bit for a 64-bit test (the upper half is
+ * then zero). Verified code only: checked code charges the budget (a sub)
+ * before backward jumps. */
+static int zf_reflects(const struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	int op = d->info->op;
+	if ((op != BPFVM_JMP_JEQ && op != BPFVM_JMP_JNE) || c->flags_reg != d->dst || c->checked)
+		return 0;
+	return !(d->info->flags & BPFVM_F_ALU32) || !c->flags_w;
+}
+
+/* After insn d (not fused, not a jump): which register's value ZF now
+ * reflects. add/sub/and/or/xor set it from their result (not the movzx,
+ * not and nothing of the short immediate forms); moves, and in verified
+ * code loads and stores, leave the flags alone; everything else may
+ * change them. */
+static void track_flags(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	const struct bpfvm_opinfo *info = d->info;
+	int op = info->op;
+	if (info->kind == BPFVM_KIND_ALU &&
+	    (op == BPFVM_ALU_ADD || op == BPFVM_ALU_SUB || op == BPFVM_ALU_OR || op == BPFVM_ALU_AND ||
+	     op == BPFVM_ALU_XOR)) {
+		int special = !(info->flags & BPFVM_F_REG_SRC) && !c->blind &&
+			      ((op == BPFVM_ALU_AND && (d->imm == 0xff || d->imm == 0xffff || d->imm == -1)) ||
+			       (op == BPFVM_ALU_XOR && d->imm == -1));
+		c->flags_reg = special ? -1 : d->dst;
+		c->flags_w = !(info->flags & BPFVM_F_ALU32);
+		return;
+	}
+	int keeps = (info->kind == BPFVM_KIND_ALU && op == BPFVM_ALU_MOV && (info->flags & BPFVM_F_REG_SRC)) ||
+		    (!c->checked && (info->kind == BPFVM_KIND_LDX || info->kind == BPFVM_KIND_LDXSX ||
+				     info->kind == BPFVM_KIND_STX ||
+				     (info->kind == BPFVM_KIND_ST && !c->blind)));
+	int writes_it = info->kind != BPFVM_KIND_STX && info->kind != BPFVM_KIND_ST && d->dst == c->flags_reg;
+	if (!keeps || writes_it)
+		c->flags_reg = -1;
+}
+
 /* cmp/test for a conditional jump; returns the x86 condition that holds
  * when the jump is taken. Comparisons with 0 use test (shorter, and it
  * fuses with the jcc as cmp does). */
@@ -610,7 +653,8 @@ static enum x86_cc emit_compare(struct jit_ctx *c, const struct bpfvm_decoded *d
 	} else if (is_set) {
 		emit_test_ri(b, w, dst, d->imm);
 	} else if (d->imm == 0) {
-		emit_alu_rr(b, X86_TEST, w, dst, dst);
+		if (!zf_reflects(c, d))
+			emit_alu_rr(b, X86_TEST, w, dst, dst);
 	} else {
 		emit_alu_ri(b, X86_G1_CMP, w, dst, d->imm);
 	}
@@ -1252,6 +1296,7 @@ static void emit_pass(struct jit_ctx *c)
 {
 	c->out.len = 0;
 	c->last_aligned = 0;
+	c->flags_reg = -1;
 	c->in_body = 0;
 	emit_entry_stub(c);
 	c->in_body = 1;
@@ -1262,11 +1307,15 @@ static void emit_pass(struct jit_ctx *c)
 		if (c->is_target[pc] & TARGET_LOOP_HEAD)
 			pad_loop_head(c);
 		const struct bpfvm_decoded *d = &c->insns[pc];
+		if (c->is_target[pc] & TARGET_JUMP)
+			c->flags_reg = -1; /* other paths set other flags */
 		if (emit_fused_pair(c, d)) {
 			c->cur[++pc] = (uint32_t)c->out.len; /* the second one is in the first */
+			c->flags_reg = -1;
 			continue;
 		}
 		emit_insn(c, d);
+		track_flags(c, d);
 		if (d->slots == 2) {
 			c->cur[++pc] = (uint32_t)c->out.len;
 		}

@@ -195,3 +195,48 @@ TEST(mov32_add32_pair_is_a_zero_extended_sum)
 			}
 	bpfvm_vm_destroy(vm);
 }
+
+/* `if r == 0` / `!= 0` right after an ALU op on r (moves, loads and stores
+ * in between) reuses the op's flags: every width pairing, results whose
+ * low or high half alone is zero, and a path that reaches the test from
+ * elsewhere with other flags. */
+TEST(zero_tests_after_alu_ops_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const enum bpfvm_opid alus[] = {BPFVM_OP_ADD64_IMM, BPFVM_OP_ADD32_IMM, BPFVM_OP_SUB64_REG,
+					       BPFVM_OP_SUB32_REG, BPFVM_OP_AND64_IMM, BPFVM_OP_XOR32_IMM,
+					       BPFVM_OP_OR64_REG, BPFVM_OP_AND32_IMM};
+	static const enum bpfvm_opid tests[] = {BPFVM_OP_JEQ_IMM, BPFVM_OP_JNE_IMM, BPFVM_OP_JEQ32_IMM,
+						BPFVM_OP_JNE32_IMM};
+	static const uint64_t starts[] = {0, 1, 0x100000000ULL, 0xffffffffULL, 0x1ffffffffULL, (uint64_t)-1};
+	static const int32_t operands[] = {-1, 1, 0, 0xff};
+	for (size_t a = 0; a < sizeof(alus) / sizeof(alus[0]); a++)
+		for (size_t t = 0; t < sizeof(tests) / sizeof(tests[0]); t++)
+			for (size_t v = 0; v < sizeof(starts) / sizeof(starts[0]); v++)
+				for (size_t k = 0; k < sizeof(operands) / sizeof(operands[0]); k++)
+					for (int other_path = 0; other_path < 2; other_path++) {
+						struct prog_builder pb = {.n = 0};
+						PB(&pb, MOV64_IMM, 0, 0, 0, 1);
+						PB_LDDW(&pb, 6, starts[v]);
+						PB_LDDW(&pb, 7, (uint64_t)(int64_t)operands[k]);
+						PB(&pb, STX_DW, 10, 6, -8, 0);
+						/* with other_path: straight to the test, past the op */
+						PB(&pb, JNE_IMM, 0, 0, other_path ? 4 : 0, 0);
+						pb_add(&pb, alus[a], 6, 7, 0, operands[k], 0);
+						PB(&pb, MOV64_REG, 8, 7, 0, 0);
+						PB(&pb, LDX_DW, 9, 10, -8, 0);
+						PB(&pb, STX_DW, 10, 8, -16, 0);
+						pb_add(&pb, tests[t], 6, 0, 1, 0, 0);
+						PB(&pb, MOV64_IMM, 0, 0, 0, 2);
+						PB(&pb, EXIT, 0, 0, 0, 0);
+						struct engine_result ri, rj;
+						CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+						char what[128];
+						snprintf(what, sizeof(what), "%s then %s, r6=0x%" PRIx64 " op %d other_path %d",
+							 bpfvm_isa_table()[alus[a]].id, bpfvm_isa_table()[tests[t]].id, starts[v],
+							 operands[k], other_path);
+						same(what, &ri, &rj);
+					}
+	bpfvm_vm_destroy(vm);
+}
