@@ -189,16 +189,10 @@ int bpfvm_test_runner_run(struct bpfvm_test_runner *r, struct bpfvm_test_run_opt
 	if (opts->ctx_size_in && !opts->ctx_in)
 		return bpfvm__tr_error(opts, -EINVAL, "ctx_size_in is %u but ctx_in is NULL",
 				       opts->ctx_size_in);
-	/* Every input field of the run, without clearing its error buffer
-	 * (bpfvm_prog_run does): this is the per-packet path of replays. */
-	r->run.ctx = NULL;
-	r->run.ctx_size = 0;
-	r->run.pkt = NULL;
-	r->run.pkt_len = 0;
-	r->run.nregions = 0;
-	r->run.trace = NULL;
-	r->run.trace_user = NULL;
-	r->run.pkt_ctx = NULL;
+	/* The run's inputs that come from opts. The context, packet and
+	 * region fields are set by the type's prepare, and those a type does
+	 * not use keep the zero of bpfvm_test_runner_create (a runner never
+	 * changes type): this is the per-packet path of replays. */
 	r->run.engine = opts->engine;
 	r->run.budget = opts->budget;
 	r->run.cpu = opts->cpu;
