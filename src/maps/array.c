@@ -335,7 +335,7 @@ struct deferred_put {
 	struct bpfvm_map *map;
 };
 
-static void deferred_put_fn(struct bpfvm_rcu_head *head)
+static void deferred_put_fn(struct bpfvm_rcu_head *head, struct bpfvm_rcu_list *list)
 {
 	struct deferred_put *d = (struct deferred_put *)head;
 	bpfvm__map_put(d->map);

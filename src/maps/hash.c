@@ -69,11 +69,9 @@ struct htab_elem {
 	union {
 		/* LRU list links (under lru_lock), used while the element is
 		 * listed; the retirement record once it is unlinked from both
-		 * its bucket and the LRU lists; the free list link once its
-		 * grace period is over. */
+		 * its bucket and the LRU lists. */
 		struct lru_link lru;
 		struct bpfvm_rcu_head rcu;
-		struct htab_elem *free_next;
 	};
 	struct bpfvm_htab *htab;
 	/* At offset 48: with a key and a value of up to 8 bytes each, an
@@ -90,13 +88,8 @@ struct bpfvm_htab {
 	struct bpfvm_map map;
 	struct bucket *buckets;
 	struct bpfvm_map_area bucket_area;
-	/* Preallocated elements (elem_area.base NULL without): elems_used
-	 * taken so far from the region, then the free list. */
-	struct bpfvm_map_area elem_area;
-	size_t elem_size;
-	uint64_t elems_cap, elems_used;
-	struct htab_elem *free_list;
-	bpfvm_spinlock_t free_lock;
+	/* Preallocated elements (no region with BPF_F_NO_PREALLOC). */
+	struct bpfvm_elem_pool pool;
 	uint32_t n_buckets;
 	uint32_t key_stride;  /* key_size rounded up to 8 */
 	uint32_t value_bytes; /* stored value bytes (all CPUs for per-CPU) */
@@ -289,7 +282,6 @@ static uint32_t random_seed(const void *addr)
 	return (uint32_t)x;
 }
 
-static void prealloc_region(struct bpfvm_htab *h, uint32_t max_entries);
 static uint32_t lru_free_target(uint32_t max_entries);
 
 static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
@@ -311,9 +303,12 @@ static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 		free(h);
 		return NULL;
 	}
-	h->elem_size = sizeof(struct htab_elem) + h->key_stride + h->value_bytes;
-	if (!(def->flags & BPFVM_F_NO_PREALLOC))
-		prealloc_region(h, def->max_entries);
+	/* The kernel preallocates max_entries elements plus one per CPU for
+	 * the updates that replace an element while the map is full. */
+	uint64_t prealloc = (def->flags & BPFVM_F_NO_PREALLOC)
+				    ? 0
+				    : (uint64_t)def->max_entries + BPFVM_NR_CPUS;
+	bpfvm__pool_init(&h->pool, prealloc, sizeof(struct htab_elem) + h->key_stride + h->value_bytes);
 	pthread_mutex_init(&h->lru_lock, NULL);
 	for (int l = LRU_ACTIVE; l <= LRU_INACTIVE; l++)
 		h->lru_lists[l].next = h->lru_lists[l].prev = &h->lru_lists[l];
@@ -322,59 +317,10 @@ static struct bpfvm_map *htab_alloc(const struct bpfvm_map_def *def)
 	return &h->map;
 }
 
-static int in_region(const struct bpfvm_htab *h, const struct htab_elem *e)
-{
-	const unsigned char *p = (const unsigned char *)e, *base = h->elem_area.base;
-	return base && p >= base && p < base + h->elems_cap * h->elem_size;
-}
-
-/* Give an element's memory back: to the free list if it is preallocated
- * (the caller guarantees no reader can still see it), else to the heap. */
+/* Give an element's memory back (no reader can see it any more). */
 static void elem_release(struct htab_elem *e)
 {
-	struct bpfvm_htab *h = e->htab;
-	if (!in_region(h, e)) {
-		free(e);
-		return;
-	}
-	bpfvm_spin_lock(&h->free_lock);
-	e->free_next = h->free_list;
-	h->free_list = e;
-	bpfvm_spin_unlock(&h->free_lock);
-}
-
-/* A zeroed element, from the region if it has one left, else the heap. */
-static struct htab_elem *elem_alloc(struct bpfvm_htab *h)
-{
-	struct htab_elem *e = NULL;
-	if (h->elem_area.base) {
-		bpfvm_spin_lock(&h->free_lock);
-		if (h->free_list) {
-			e = h->free_list;
-			h->free_list = e->free_next;
-		} else if (h->elems_used < h->elems_cap) {
-			e = (struct htab_elem *)(void *)((unsigned char *)h->elem_area.base +
-							 h->elems_used++ * h->elem_size);
-		}
-		bpfvm_spin_unlock(&h->free_lock);
-		if (e) {
-			memset(e, 0, h->elem_size); /* a reused one holds old data */
-			return e;
-		}
-	}
-	return calloc(1, h->elem_size);
-}
-
-/* The kernel preallocates max_entries elements plus one per CPU for the
- * updates that replace an element while the map is full. Without room for
- * it (a huge map) elements just come from the heap. */
-static void prealloc_region(struct bpfvm_htab *h, uint32_t max_entries)
-{
-	uint64_t n = (uint64_t)max_entries + BPFVM_NR_CPUS;
-	if (n > (((uint64_t)1 << 46) / h->elem_size))
-		return;
-	if (bpfvm__map_area_alloc(&h->elem_area, (size_t)(n * h->elem_size)))
-		h->elems_cap = n;
+	bpfvm__pool_free(&e->htab->pool, e);
 }
 
 static void elem_free(struct htab_elem *e)
@@ -387,7 +333,7 @@ static void elem_free(struct htab_elem *e)
 	elem_release(e);
 }
 
-static void elem_free_rcu(struct bpfvm_rcu_head *head)
+static void elem_free_rcu(struct bpfvm_rcu_head *head, struct bpfvm_rcu_list *list)
 {
 	elem_free((struct htab_elem *)(void *)((char *)head - offsetof(struct htab_elem, rcu)));
 }
@@ -405,7 +351,7 @@ static void htab_free(struct bpfvm_map *map)
 	}
 	bpfvm__rcu_drain(&h->retired);
 	pthread_mutex_destroy(&h->lru_lock);
-	bpfvm__map_area_free(&h->elem_area);
+	bpfvm__pool_destroy(&h->pool);
 	bpfvm__map_area_free(&h->bucket_area);
 	free(h);
 }
@@ -500,7 +446,7 @@ static void copy_value_out(struct bpfvm_htab *h, struct htab_elem *e, void *valu
 
 static struct htab_elem *elem_new(struct bpfvm_htab *h, const void *key, uint32_t hash)
 {
-	struct htab_elem *e = elem_alloc(h);
+	struct htab_elem *e = bpfvm__pool_alloc(&h->pool);
 	if (!e)
 		return NULL;
 	e->htab = h;

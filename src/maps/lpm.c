@@ -34,13 +34,15 @@
 /* Flag of an intermediate node: no entry, no value, two children. */
 #define LPM_IM 1u
 
+/* What a lookup reads (children, prefixlen, flags, data) comes first; with
+ * a 4-byte key and an 8-byte value a node is one 64-byte line of the pool. */
 struct lpm_node {
-	struct bpfvm_rcu_head rcu;
 	_Atomic(struct lpm_node *) child[2];
 	uint32_t prefixlen;
 	/* LPM_IM; set in place when an entry with two children is deleted,
 	 * so read atomically. */
 	atomic_uint flags;
+	struct bpfvm_rcu_head rcu;
 	_Alignas(8) unsigned char data[]; /* key data (8-aligned), then the value */
 };
 
@@ -51,6 +53,9 @@ struct bpfvm_lpm {
 	uint32_t n_entries; /* real nodes, under lock */
 	uint32_t data_size, data_stride, max_prefixlen;
 	struct bpfvm_rcu_list retired;
+	/* Nodes, real or intermediate (at most 2 * max_entries - 1 at once),
+	 * together in huge pages: a lookup visits one per prefix length. */
+	struct bpfvm_elem_pool pool;
 };
 
 #define LPM(m) ((struct bpfvm_lpm *)(m))
@@ -79,12 +84,21 @@ static struct bpfvm_map *lpm_alloc(const struct bpfvm_map_def *def)
 	t->data_size = def->key_size - 4;
 	t->data_stride = (t->data_size + 7u) & ~7u;
 	t->max_prefixlen = t->data_size * 8;
+	bpfvm__pool_init(&t->pool, 2 * (uint64_t)def->max_entries,
+			 sizeof(struct lpm_node) + t->data_stride + def->value_size);
 	return &t->map;
 }
 
-static void node_free_rcu(struct bpfvm_rcu_head *head)
+static struct lpm_node *node_of_rcu(struct bpfvm_rcu_head *head)
 {
-	free(head);
+	return (struct lpm_node *)(void *)((char *)head - offsetof(struct lpm_node, rcu));
+}
+
+static void node_free_rcu(struct bpfvm_rcu_head *head, struct bpfvm_rcu_list *list)
+{
+	struct bpfvm_lpm *t = (struct bpfvm_lpm *)(void *)((char *)list -
+							   offsetof(struct bpfvm_lpm, retired));
+	bpfvm__pool_free(&t->pool, node_of_rcu(head));
 }
 
 /* Readers may be walking through node: free it after its grace period. */
@@ -113,7 +127,7 @@ static void lpm_free(struct bpfvm_map *map)
 		todo->rcu.next = NULL;
 	while (todo) {
 		struct lpm_node *node = todo;
-		todo = (struct lpm_node *)(void *)node->rcu.next;
+		todo = node->rcu.next ? node_of_rcu(node->rcu.next) : NULL;
 		for (unsigned bit = 0; bit < 2; bit++) {
 			struct lpm_node *c = atomic_load_explicit(&node->child[bit], memory_order_relaxed);
 			if (c) {
@@ -121,9 +135,10 @@ static void lpm_free(struct bpfvm_map *map)
 				todo = c;
 			}
 		}
-		free(node);
+		bpfvm__pool_free(&t->pool, node);
 	}
 	bpfvm__rcu_drain(&t->retired);
+	bpfvm__pool_destroy(&t->pool);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -214,8 +229,7 @@ static int lpm_copy(struct bpfvm_map *map, const void *key, void *value)
 static struct lpm_node *node_new(struct bpfvm_lpm *t, uint32_t prefixlen,
 				 const unsigned char *data, const void *value)
 {
-	size_t size = sizeof(struct lpm_node) + t->data_stride + (value ? t->map.def.value_size : 0);
-	struct lpm_node *node = calloc(1, size);
+	struct lpm_node *node = bpfvm__pool_alloc(&t->pool);
 	if (!node)
 		return NULL;
 	node->prefixlen = prefixlen;
@@ -319,7 +333,7 @@ static int lpm_update(struct bpfvm_map *map, const void *key, const void *value,
 	int rc = insert_locked(t, key, new, flags, &old);
 	pthread_mutex_unlock(&t->lock);
 	if (rc)
-		free(new);
+		bpfvm__pool_free(&t->pool, new);
 	if (old)
 		retire(t, old);
 	return rc;

@@ -174,14 +174,34 @@ static inline void bpfvm_spin_unlock(bpfvm_spinlock_t *l)
 	atomic_store_explicit(&l->locked, 0, memory_order_release);
 }
 
+/* Fixed-size map elements (area.c): from a region for count elements,
+ * then from the heap. alloc gives a zeroed element or NULL; free takes
+ * any element alloc gave (its first 8 bytes are overwritten). */
+struct bpfvm_elem_pool {
+	struct bpfvm_map_area area;
+	size_t elem_size;
+	uint64_t cap, used;
+	void *free_list;
+	bpfvm_spinlock_t lock;
+};
+void bpfvm__pool_init(struct bpfvm_elem_pool *pool, uint64_t count, size_t elem_size);
+void *bpfvm__pool_alloc(struct bpfvm_elem_pool *pool);
+void bpfvm__pool_free(struct bpfvm_elem_pool *pool, void *elem);
+void bpfvm__pool_destroy(struct bpfvm_elem_pool *pool);
+
 /* ---- deferred reclamation (rcu.c) ---------------------------------------------- */
 
-/* Memory a reader may still see when it is unlinked: freed (by fn) once
- * every reader that could have seen it has left its read-side section. */
+struct bpfvm_rcu_head;
+struct bpfvm_rcu_list;
+
+/* Memory a reader may still see when it is unlinked: freed (by fn, given
+ * the list it was retired to, so a map can find itself) once every reader
+ * that could have seen it has left its read-side section. */
+typedef void (*bpfvm_rcu_fn)(struct bpfvm_rcu_head *head, struct bpfvm_rcu_list *list);
 struct bpfvm_rcu_head {
 	struct bpfvm_rcu_head *next;
 	uint64_t epoch;
-	void (*fn)(struct bpfvm_rcu_head *head);
+	bpfvm_rcu_fn fn;
 };
 
 /* Per-map list of retired memory. Zero-initialized is empty. */
@@ -196,7 +216,7 @@ uint64_t bpfvm__rcu_read_lock(struct bpfvm_vm *vm);
 void bpfvm__rcu_read_unlock(struct bpfvm_vm *vm, uint64_t token);
 /* Retire memory unlinked from a structure readers traverse. */
 void bpfvm__rcu_retire(struct bpfvm_vm *vm, struct bpfvm_rcu_list *list,
-		       struct bpfvm_rcu_head *head, void (*fn)(struct bpfvm_rcu_head *));
+		       struct bpfvm_rcu_head *head, bpfvm_rcu_fn fn);
 /* Free every retired item now (the map is being freed: no reader left). */
 void bpfvm__rcu_drain(struct bpfvm_rcu_list *list);
 

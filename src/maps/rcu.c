@@ -71,7 +71,7 @@ static void reclaim(struct bpfvm_vm *vm, struct bpfvm_rcu_list *list)
 		while (h) {
 			struct bpfvm_rcu_head *next = h->next;
 			if (h->epoch + 2 <= now) {
-				h->fn(h);
+				h->fn(h, list);
 			} else {
 				h->next = keep;
 				keep = h;
@@ -87,7 +87,7 @@ static void reclaim(struct bpfvm_vm *vm, struct bpfvm_rcu_list *list)
 }
 
 void bpfvm__rcu_retire(struct bpfvm_vm *vm, struct bpfvm_rcu_list *list,
-		       struct bpfvm_rcu_head *head, void (*fn)(struct bpfvm_rcu_head *))
+		       struct bpfvm_rcu_head *head, bpfvm_rcu_fn fn)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	head->epoch = atomic_load(&vm->rcu_epoch);
@@ -101,7 +101,7 @@ void bpfvm__rcu_drain(struct bpfvm_rcu_list *list)
 	struct bpfvm_rcu_head *h = atomic_exchange(&list->head, NULL);
 	while (h) {
 		struct bpfvm_rcu_head *next = h->next;
-		h->fn(h);
+		h->fn(h, list);
 		h = next;
 	}
 }
