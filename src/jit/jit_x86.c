@@ -74,6 +74,8 @@ struct jit_ctx {
 	size_t last_aligned; /* out.len after the last loop-head padding */
 	int flags_reg;       /* BPF register whose value ZF reflects, or -1 */
 	int flags_w;         /* ... computed in 64 bits (1) or 32 (0) */
+	int sum_x, sum_a, sum_b; /* BPF sum_x holds sum_a + sum_b (sum_x -1: none) */
+	int sum_x_before;
 };
 
 /* is_target bits: control enters the slot other than from the previous
@@ -635,6 +637,21 @@ static void track_flags(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		c->flags_reg = -1;
 }
 
+/* After insn d: forget sum_x = sum_a + sum_b once d may have changed one
+ * of the three (conditional jumps change none; at a jump target the pass
+ * forgets it too). */
+static void track_sum(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	if (c->sum_x < 0)
+		return;
+	enum bpfvm_kind k = d->info->kind;
+	int writes_dst = k == BPFVM_KIND_ALU || k == BPFVM_KIND_END || k == BPFVM_KIND_LDX ||
+			 k == BPFVM_KIND_LDXSX || k == BPFVM_KIND_LDDW;
+	int keeps = k == BPFVM_KIND_JCOND || k == BPFVM_KIND_ST || k == BPFVM_KIND_STX || writes_dst;
+	if (!keeps || (writes_dst && (d->dst == c->sum_x || d->dst == c->sum_a || d->dst == c->sum_b)))
+		c->sum_x = -1;
+}
+
 /* cmp/test for a conditional jump; returns the x86 condition that holds
  * when the jump is taken. Comparisons with 0 use test (shorter, and it
  * fuses with the jcc as cmp does). */
@@ -694,8 +711,12 @@ static void emit_ldx(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	int size = d->info->size;
 	if (c->checked)
 		emit_access_check(c, d->src, d->off, size, 0);
-	emit_load(&c->out, size, d->info->kind == BPFVM_KIND_LDXSX, bpf_to_x86[d->dst],
-		  bpf_to_x86[d->src], d->off);
+	if (!c->checked && d->src == c->sum_x) /* address [a + b + off], not waiting for x */
+		emit_load_bi(&c->out, size, d->info->kind == BPFVM_KIND_LDXSX, bpf_to_x86[d->dst],
+			     bpf_to_x86[c->sum_a], bpf_to_x86[c->sum_b], d->off);
+	else
+		emit_load(&c->out, size, d->info->kind == BPFVM_KIND_LDXSX, bpf_to_x86[d->dst],
+			  bpf_to_x86[d->src], d->off);
 }
 
 static void emit_st(struct jit_ctx *c, const struct bpfvm_decoded *d)
@@ -1093,6 +1114,9 @@ static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	}
 	if (d->opid == BPFVM_OP_MOV64_REG && e->opid == BPFVM_OP_ADD64_REG && e->src != e->dst) {
 		emit_lea_bi(b, 1, dst, src, bpf_to_x86[e->src]);
+		c->sum_x = d->dst;
+		c->sum_a = d->src;
+		c->sum_b = e->src;
 		return 1;
 	}
 	if (d->opid == BPFVM_OP_MOV32_REG && e->opid == BPFVM_OP_ADD32_REG && e->src != e->dst) {
@@ -1100,6 +1124,35 @@ static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		return 1;
 	}
 	return 0;
+}
+
+/* `x = a; x += b; y = *(size *)(x + off)`, clang's indexed load, when no
+ * jump lands inside: the load addresses [a + b + off] itself, so it does
+ * not wait for the sum; the sum is kept only when y is not x. Verified
+ * code only (checked code checks the access through x). Returns 1 if
+ * the three were emitted. */
+static int emit_fused_indexed_load(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	if (c->checked || c->blind || c->pc + 2 >= c->n || d->slots != 1 ||
+	    (c->is_target[c->pc + 1] & TARGET_JUMP) || (c->is_target[c->pc + 2] & TARGET_JUMP))
+		return 0;
+	const struct bpfvm_decoded *e = d + 1, *f = d + 2;
+	if (d->opid != BPFVM_OP_MOV64_REG || e->opid != BPFVM_OP_ADD64_REG || d->src == d->dst ||
+	    e->dst != d->dst || e->src == e->dst ||
+	    (f->info->kind != BPFVM_KIND_LDX && f->info->kind != BPFVM_KIND_LDXSX) || f->src != d->dst)
+		return 0;
+	int a = bpf_to_x86[d->src], idx = bpf_to_x86[e->src];
+	if (f->dst != d->dst)
+		emit_lea_bi(&c->out, 1, bpf_to_x86[d->dst], a, idx);
+	emit_load_bi(&c->out, f->info->size, f->info->kind == BPFVM_KIND_LDXSX, bpf_to_x86[f->dst], a, idx,
+		     f->off);
+	c->sum_x = -1;
+	if (f->dst != d->dst && f->dst != d->src && f->dst != e->src) {
+		c->sum_x = d->dst;
+		c->sum_a = d->src;
+		c->sum_b = e->src;
+	}
+	return 1;
 }
 
 static void emit_insn(struct jit_ctx *c, const struct bpfvm_decoded *d)
@@ -1297,6 +1350,7 @@ static void emit_pass(struct jit_ctx *c)
 	c->out.len = 0;
 	c->last_aligned = 0;
 	c->flags_reg = -1;
+	c->sum_x = -1;
 	c->in_body = 0;
 	emit_entry_stub(c);
 	c->in_body = 1;
@@ -1307,15 +1361,27 @@ static void emit_pass(struct jit_ctx *c)
 		if (c->is_target[pc] & TARGET_LOOP_HEAD)
 			pad_loop_head(c);
 		const struct bpfvm_decoded *d = &c->insns[pc];
-		if (c->is_target[pc] & TARGET_JUMP)
-			c->flags_reg = -1; /* other paths set other flags */
+		if (c->is_target[pc] & TARGET_JUMP) { /* other paths, other state */
+			c->flags_reg = -1;
+			c->sum_x = -1;
+		}
+		if (emit_fused_indexed_load(c, d)) {
+			c->cur[++pc] = (uint32_t)c->out.len; /* the next two are in the first */
+			c->cur[++pc] = (uint32_t)c->out.len;
+			c->flags_reg = -1;
+			continue;
+		}
+		c->sum_x_before = c->sum_x;
 		if (emit_fused_pair(c, d)) {
 			c->cur[++pc] = (uint32_t)c->out.len; /* the second one is in the first */
 			c->flags_reg = -1;
+			if (c->sum_x == c->sum_x_before)
+				track_sum(c, d + 1); /* the pair wrote d->dst, as its second does */
 			continue;
 		}
 		emit_insn(c, d);
 		track_flags(c, d);
+		track_sum(c, d);
 		if (d->slots == 2) {
 			c->cur[++pc] = (uint32_t)c->out.len;
 		}

@@ -337,6 +337,33 @@ static inline void emit_load(struct x86_buf *b, int size, int sign, int dst, int
 	}
 }
 
+/* ModRM + SIB (+displacement) for [base + index + disp]; index is never
+ * rsp (no index), base rbp/r13 need a displacement. */
+static inline void emit_mem_operand_bi(struct x86_buf *b, int reg, int base, int index, int32_t disp)
+{
+	int mod = disp == 0 && (base & 7) != X86_RBP ? 0 : fits_s8(disp) ? 1 : 2;
+	emit_modrm(b, mod, reg, 4);
+	emit_byte(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		emit_byte(b, (uint8_t)disp);
+	else if (mod == 2)
+		emit_u32(b, (uint32_t)disp);
+}
+
+/* mov dst, [base + index + disp], zero- (or sign-) extended to 64 bits. */
+static inline void emit_load_bi(struct x86_buf *b, int size, int sign, int dst, int base, int index,
+				int32_t disp)
+{
+	static const char *const zx[] = {NULL, "\x0f\xb6", "\x0f\xb7", NULL, "\x8b", NULL, NULL, NULL, "\x8b"};
+	static const char *const sx[] = {NULL, "\x0f\xbe", "\x0f\xbf", NULL, "\x63", NULL, NULL, NULL, "\x8b"};
+	const char *op = sign ? sx[size] : zx[size];
+	int oplen = size <= 2 ? 2 : 1;
+	emit_rex(b, size == 8 || sign, dst, index, base, 0);
+	for (int i = 0; i < oplen; i++)
+		emit_byte(b, (uint8_t)op[i]);
+	emit_mem_operand_bi(b, dst, base, index, disp);
+}
+
 /* mov [base + disp], src (size bytes) */
 static inline void emit_store_reg(struct x86_buf *b, int size, int base, int32_t disp, int src)
 {

@@ -240,3 +240,49 @@ TEST(zero_tests_after_alu_ops_match_the_interpreter)
 					}
 	bpfvm_vm_destroy(vm);
 }
+
+/* `x = a; x += b; y = *(size *)(x + off)` loads from [a + b + off]: every
+ * size, zero and sign extension, y the sum's register or another (then x
+ * keeps the sum, and a later load through x uses it too), bases that need
+ * a displacement byte in x86 (r7 = r13, r10 = rbp). */
+TEST(indexed_loads_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const enum bpfvm_opid loads[] = {BPFVM_OP_LDX_B, BPFVM_OP_LDX_H, BPFVM_OP_LDX_W, BPFVM_OP_LDX_DW,
+						BPFVM_OP_LDXSX_B, BPFVM_OP_LDXSX_H, BPFVM_OP_LDXSX_W};
+	static const int bases[] = {10, 7};
+	static const int dsts[] = {3, 0, 2, 7}; /* x itself, another, b, a (when a is r7) */
+	static const int16_t offs[] = {0, 8, 200};
+	for (size_t l = 0; l < sizeof(loads) / sizeof(loads[0]); l++)
+		for (size_t bi = 0; bi < 2; bi++)
+			for (size_t di = 0; di < sizeof(dsts) / sizeof(dsts[0]); di++)
+				for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+					int a = bases[bi], y = dsts[di];
+					if (y == 7 && a != 7)
+						continue;
+					struct prog_builder pb = {.n = 0};
+					for (int k = 1; k <= 64; k++) /* the frame: bytes 0x80 + k */
+						PB(&pb, ST_DW, 10, 0, -8 * k, (int32_t)(0x81828384u + 0x01010101u * (uint32_t)k));
+					PB(&pb, MOV64_REG, 7, 10, 0, 0);
+					PB(&pb, MOV64_IMM, 2, 0, 0, -496);
+					PB(&pb, MOV64_REG, 3, a, 0, 0);
+					PB(&pb, ADD64_REG, 3, 2, 0, 0);
+					pb_add(&pb, loads[l], y, 3, offs[o], 0, 0);
+					if (y != 3) /* the sum is kept: a second load through it */
+						pb_add(&pb, loads[l], 4, 3, offs[o] + 8, 0, 0);
+					else
+						PB(&pb, MOV64_IMM, 4, 0, 0, 0);
+					PB(&pb, LSH64_IMM, 4, 0, 0, 7);
+					PB(&pb, MOV64_REG, 0, y, 0, 0);
+					PB(&pb, XOR64_REG, 0, 4, 0, 0);
+					PB(&pb, EXIT, 0, 0, 0, 0);
+					struct engine_result ri, rj;
+					CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+					char what[96];
+					snprintf(what, sizeof(what), "%s base r%d into r%d off %d", bpfvm_isa_table()[loads[l]].id,
+						 a, y, offs[o]);
+					same(what, &ri, &rj);
+				}
+	bpfvm_vm_destroy(vm);
+}
