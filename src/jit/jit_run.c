@@ -252,6 +252,24 @@ static int fault_message(const struct jit_state *st, struct bpfvm_run *run)
 				msg);
 }
 
+/* What only checked runs use: the budget, the context bounds the inline
+ * checks read, and the regions helpers accept (the stack is the run's own
+ * memory; the generated code checks it inline). */
+static void prepare_checked_run(struct jit_state *st, struct bpfvm_prog *prog,
+				struct bpfvm_run *run, uint8_t *stack)
+{
+	static const size_t sizes[4] = {1, 2, 4, 8};
+	int has_ctx = run->ctx && run->ctx_size;
+	st->budget = run->budget ? run->budget : BPFVM_DEFAULT_BUDGET;
+	st->ctx_lo = has_ctx ? (uint64_t)(uintptr_t)run->ctx : 0;
+	for (int i = 0; i < 4; i++)
+		st->ctx_starts[i] = has_ctx && run->ctx_size >= sizes[i] ? run->ctx_size - sizes[i] + 1 : 0;
+	bpfvm__call_allow_fixed_region(&st->cc, stack, JIT_STACK_BYTES, 1);
+	bpfvm__allow_map_values(&st->cc, prog);
+}
+
+/* The fixed cost of every run: keep it to the stores generated code and
+ * the fault paths need. */
 int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 {
 	struct jit_state st;
@@ -260,9 +278,7 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 	st.status = 0;
 	st.fault_kind = JIT_FAULT_NONE;
 	st.fault_prog = NULL;
-	st.saved_rsp = 0;
-	st.ctx_lo = 0;
-	memset(st.ctx_starts, 0, sizeof(st.ctx_starts));
+	st.saved_rsp = 0; /* the entry saves and restores it */
 	bpfvm__call_ctx_init(&st.cc, prog, run);
 	st.cc.invoke = jit_invoke;
 	st.cc.engine = &st;
@@ -277,19 +293,8 @@ int bpfvm__jit_run(struct bpfvm_prog *prog, struct bpfvm_run *run)
 		zero_frame(stack);
 	else if (depth)
 		zero_bytes(stack + BPFVM_STACK_SIZE - ((depth + 15) & ~15u), (depth + 15) & ~15u);
-	if (st.cc.checked) {
-		st.budget = run->budget ? run->budget : BPFVM_DEFAULT_BUDGET;
-		if (run->ctx && run->ctx_size) {
-			static const size_t sizes[4] = {1, 2, 4, 8};
-			st.ctx_lo = (uint64_t)(uintptr_t)run->ctx;
-			for (int i = 0; i < 4; i++)
-				st.ctx_starts[i] = run->ctx_size >= sizes[i] ? run->ctx_size - sizes[i] + 1 : 0;
-		}
-		/* Helpers check pointers against the regions: the stack is the
-		 * run's own memory (the generated code checks it inline). */
-		bpfvm__call_allow_fixed_region(&st.cc, stack, sizeof(stack), 1);
-		bpfvm__allow_map_values(&st.cc, prog);
-	}
+	if (st.cc.checked)
+		prepare_checked_run(&st, prog, run, stack);
 	const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, run->ctx_size, 0, 0, 0};
 	const struct bpfvm_jit_code *jit = prog->jit;
 	int rc = jit->entry(&st, jit->image + jit->body_off, args, st.stack_lo + BPFVM_STACK_SIZE);

@@ -63,6 +63,7 @@ struct jit_ctx {
 	uint32_t prev_stub[STUB_COUNT];
 	uint32_t cur_stub[STUB_COUNT];
 	int force_long;
+	int lean_entry;      /* nothing can unwind: see needs_unwind */
 	int checked;
 	int blind;
 	int bmi2;
@@ -890,14 +891,14 @@ static int may_write_reg(const struct bpfvm_decoded *d, int reg)
 	}
 }
 
-/* The map r1 holds at the call at c->pc, when the code alone proves it:
+/* The map r1 holds at the call at pc, when the code alone proves it:
  * an LD_IMM64 of a map into r1 earlier in the same straight-line run of
  * instructions (no jump lands after it, up to and including the call),
  * and nothing in between that may write r1. NULL otherwise. */
-static struct bpfvm_map *map_in_r1(const struct jit_ctx *c)
+static struct bpfvm_map *map_in_r1(const struct jit_ctx *c, size_t pc)
 {
 	enum { MAX_SCAN = 64 };
-	for (size_t q = c->pc, steps = 0; q > 0 && steps < MAX_SCAN; steps++) {
+	for (size_t q = pc, steps = 0; q > 0 && steps < MAX_SCAN; steps++) {
 		if (c->is_target[q])
 			return NULL;
 		q--;
@@ -922,6 +923,19 @@ static void emit_mul_by_const(struct x86_buf *b, int reg, uint32_t v)
 		emit_imul_rri(b, 1, reg, reg, (int32_t)v);
 }
 
+/* Is the helper call at pc a bpf_map_lookup_elem (the standard helper, not
+ * a host's replacement) of a verified program on an ARRAY / PERCPU_ARRAY
+ * that r1 provably holds? Fills lk with the map's layout. */
+static int lookup_to_inline(const struct jit_ctx *c, size_t pc, struct bpfvm_map_inline_lookup *lk)
+{
+	const struct bpfvm_helper *h = c->prog->call_helper[pc];
+	if (c->checked || !h || h->id != 1 || h->fn != bpfvm__h_map_lookup_elem)
+		return 0;
+	struct bpfvm_map *map = map_in_r1(c, pc);
+	return map && !bpfvm__map_inline_lookup(map, lk) && lk->elem_size <= INT32_MAX &&
+	       lk->cpu_stride <= INT32_MAX;
+}
+
 /* bpf_map_lookup_elem on an ARRAY / PERCPU_ARRAY known at compile time,
  * without a call (the kernel's map_gen_lookup): r0 = the value of index
  * *(u32 *)r2, or 0 when the index is out of range. For a per-CPU array the
@@ -930,15 +944,11 @@ static void emit_mul_by_const(struct x86_buf *b, int reg, uint32_t v)
  * verified programs: checked runs register the value as a region in the
  * helper. r1..r5 are left as they are (the verifier makes them unreadable
  * after a call). */
-static int emit_inline_array_lookup(struct jit_ctx *c, const struct bpfvm_helper *h)
+static int emit_inline_array_lookup(struct jit_ctx *c)
 {
 	_Static_assert((BPFVM_NR_CPUS & (BPFVM_NR_CPUS - 1)) == 0, "cpu slot is a mask");
 	struct bpfvm_map_inline_lookup lk;
-	if (c->checked || !h || h->id != 1 || h->fn != bpfvm__h_map_lookup_elem)
-		return 0;
-	struct bpfvm_map *map = map_in_r1(c);
-	if (!map || bpfvm__map_inline_lookup(map, &lk) || lk.elem_size > INT32_MAX ||
-	    lk.cpu_stride > INT32_MAX)
+	if (!lookup_to_inline(c, c->pc, &lk))
 		return 0;
 	struct x86_buf *b = &c->out;
 	emit_load(b, 4, 0, X86_RAX, bpf_to_x86[2], 0);
@@ -1058,7 +1068,7 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		const struct bpfvm_helper *h = c->prog->call_helper[c->pc];
 		if ((uint32_t)d->imm == BPFVM_HELPER_TAIL_CALL)
 			emit_tail_call(c);
-		else if (emit_inline_array_lookup(c, h))
+		else if (emit_inline_array_lookup(c))
 			; /* no call left */
 		else if (h && h->fn && c->checked)
 			emit_checked_helper_call(c, (uint32_t)d->imm);
@@ -1240,6 +1250,61 @@ static void emit_entry_stub(struct jit_ctx *c)
 	emit_ret(b);
 }
 
+/* The entry of a program in which nothing can unwind (needs_unwind): no
+ * unwind point to save, the status is always 0, r3..r5 start as 0 (only
+ * callbacks, which need helper calls, pass them). Same signature and
+ * stack alignment as emit_entry_stub. */
+static void emit_lean_entry_stub(struct jit_ctx *c)
+{
+	struct x86_buf *b = &c->out;
+	static const int callee_saved[] = {X86_RBP, X86_RBX, X86_R12, X86_R13, X86_R14, X86_R15};
+	for (int i = 0; i < 6; i++)
+		emit_push(b, callee_saved[i]);
+	emit_mov_rr(b, 1, REG_STATE, X86_RDI);
+	emit_mov_rr(b, 1, X86_RBP, X86_RCX);
+	emit_mov_rr(b, 1, X86_R11, X86_RSI);
+	emit_load(b, 8, 0, X86_RDI, X86_RDX, 0);
+	emit_load(b, 8, 0, X86_RSI, X86_RDX, 8);
+	static const int zeroed[] = {X86_RDX, X86_RCX, X86_R8, X86_RAX, X86_RBX, X86_R13, X86_R14, X86_R15};
+	for (int i = 0; i < 8; i++)
+		emit_alu_rr(b, X86_XOR, 0, zeroed[i], zeroed[i]);
+	emit_call_reg(b, X86_R11);
+	emit_store_reg(b, 8, REG_STATE, OFF(ret), X86_RAX);
+	emit_alu_rr(b, X86_XOR, 0, X86_RAX, X86_RAX);
+	for (int i = 5; i >= 0; i--)
+		emit_pop(b, callee_saved[i]);
+	emit_ret(b);
+}
+
+/* Can a run of this program end other than by its EXIT: a fault, an
+ * LD_ABS out of the packet, a tail call (its target's faults), a callback
+ * (through a helper)? Verified programs without helper calls (inlined
+ * lookups aside), callx and legacy packet loads cannot. */
+static int needs_unwind(const struct jit_ctx *c)
+{
+	if (c->checked)
+		return 1;
+	for (size_t pc = 0; pc < c->n; pc++) {
+		const struct bpfvm_decoded *d = &c->insns[pc];
+		struct bpfvm_map_inline_lookup lk;
+		if (!d->slots)
+			continue;
+		switch (d->info->kind) {
+		case BPFVM_KIND_CALL:
+			if (d->info->op == BPFVM_CALL_HELPER && !lookup_to_inline(c, pc, &lk))
+				return 1;
+			break;
+		case BPFVM_KIND_CALLX:
+		case BPFVM_KIND_LDABS:
+		case BPFVM_KIND_LDIND:
+			return 1;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 static void emit_fault_stub(struct jit_ctx *c, enum jit_fault kind, int err)
 {
 	struct x86_buf *b = &c->out;
@@ -1352,7 +1417,10 @@ static void emit_pass(struct jit_ctx *c)
 	c->flags_reg = -1;
 	c->sum_x = -1;
 	c->in_body = 0;
-	emit_entry_stub(c);
+	if (c->lean_entry)
+		emit_lean_entry_stub(c);
+	else
+		emit_entry_stub(c);
 	c->in_body = 1;
 	for (size_t pc = 0; pc < c->n; pc++) {
 		c->pc = pc;
@@ -1515,6 +1583,7 @@ int bpfvm__jit_prepare(struct bpfvm_prog *prog, char *err, size_t errlen)
 	c.checked = prog->safety == BPFVM_SAFETY_CHECKED;
 	c.blind = prog->jit_blind;
 	c.bmi2 = cpu_has_bmi2();
+	c.lean_entry = !needs_unwind(&c);
 	if (c.blind && getrandom(&c.rng, sizeof(c.rng), 0) != sizeof(c.rng))
 		c.rng = (uint64_t)(uintptr_t)&c ^ 0x9e3779b97f4a7c15ULL;
 	c.rng |= 1;
