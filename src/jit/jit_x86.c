@@ -77,6 +77,7 @@ struct jit_ctx {
 	int flags_w;         /* ... computed in 64 bits (1) or 32 (0) */
 	int sum_x, sum_a, sum_b; /* BPF sum_x holds sum_a + sum_b (sum_x -1: none) */
 	int sum_x_before;
+	uint8_t width[BPFVM_NREGS]; /* bits each register's value may have set, 0..64 */
 };
 
 /* is_target bits: control enters the slot other than from the previous
@@ -439,6 +440,84 @@ static void emit_shift_by_reg(struct jit_ctx *c, enum x86_shift kind, int w, int
 		emit_mov_rr(b, 0, dst, dst);
 }
 
+/* ---- value widths ---------------------------------------------------------------- */
+
+/* Bits an unsigned value needs. */
+static int bits_of(uint64_t v)
+{
+	return v ? 64 - __builtin_clzll(v) : 0;
+}
+
+static void forget_widths(struct jit_ctx *c)
+{
+	memset(c->width, 64, sizeof(c->width));
+}
+
+/* Width of the result of ALU insn d, from the operands' widths: loads of
+ * 1, 2 and 4 bytes, small constants, masks and 32-bit operations bound it;
+ * and/or/xor combine bounds; anything else may use every bit. */
+static int alu_result_width(const struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	int w32 = (d->info->flags & BPFVM_F_ALU32) != 0;
+	int wd = c->width[d->dst];
+	int ws = (d->info->flags & BPFVM_F_REG_SRC) ? c->width[d->src]
+		 : d->imm >= 0 ? bits_of((uint64_t)d->imm) : 64;
+	int r = 64;
+	switch (d->info->op) {
+	case BPFVM_ALU_MOV:
+		r = ws;
+		break;
+	case BPFVM_ALU_AND:
+		r = wd < ws ? wd : ws;
+		break;
+	case BPFVM_ALU_OR:
+	case BPFVM_ALU_XOR:
+		r = wd > ws ? wd : ws;
+		break;
+	}
+	return w32 && r > 32 ? 32 : r;
+}
+
+/* After insn d (not fused): the widths it leaves. */
+static void track_width(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	switch (d->info->kind) {
+	case BPFVM_KIND_ALU:
+		c->width[d->dst] = (uint8_t)alu_result_width(c, d);
+		break;
+	case BPFVM_KIND_LDX:
+		c->width[d->dst] = (uint8_t)(d->info->size < 8 ? 8 * d->info->size : 64);
+		break;
+	case BPFVM_KIND_LDXSX:
+	case BPFVM_KIND_LDDW:
+	case BPFVM_KIND_END:
+		c->width[d->dst] = 64;
+		break;
+	case BPFVM_KIND_ST:
+	case BPFVM_KIND_STX:
+	case BPFVM_KIND_JA:
+	case BPFVM_KIND_JCOND:
+		break;
+	default: /* calls, atomics, packet loads: registers change unseen */
+		forget_widths(c);
+		break;
+	}
+}
+
+/* An ALU insn that cannot change its register given the widths: a mask
+ * `&= 2^k - 1` of a value of at most k bits, a zero extension `w = w` of
+ * one of at most 32. */
+static int alu_is_redundant(const struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	int wd = c->width[d->dst];
+	if (d->opid == BPFVM_OP_MOV32_REG && d->src == d->dst)
+		return wd <= 32;
+	if ((d->opid == BPFVM_OP_AND64_IMM || d->opid == BPFVM_OP_AND32_IMM) && d->imm > 0 &&
+	    ((uint32_t)d->imm & ((uint32_t)d->imm + 1)) == 0)
+		return wd <= bits_of((uint64_t)d->imm);
+	return 0;
+}
+
 /* Immediates with a shorter x86 form: `&= 0xff`, `&= 0xffff` are movzx,
  * `&= -1` only zero-extends (w32) or does nothing, `^= -1` is not.
  * Returns 1 if emitted. */
@@ -462,6 +541,8 @@ static int emit_alu_imm_special(struct x86_buf *b, int op, int w, int dst, int32
 
 static void emit_alu(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
+	if (alu_is_redundant(c, d))
+		return;
 	struct x86_buf *b = &c->out;
 	const struct bpfvm_opinfo *info = d->info;
 	int w = !(info->flags & BPFVM_F_ALU32);
@@ -619,6 +700,8 @@ static void track_flags(struct jit_ctx *c, const struct bpfvm_decoded *d)
 {
 	const struct bpfvm_opinfo *info = d->info;
 	int op = info->op;
+	if (info->kind == BPFVM_KIND_ALU && alu_is_redundant(c, d))
+		return; /* no code, no change */
 	if (info->kind == BPFVM_KIND_ALU &&
 	    (op == BPFVM_ALU_ADD || op == BPFVM_ALU_SUB || op == BPFVM_ALU_OR || op == BPFVM_ALU_AND ||
 	     op == BPFVM_ALU_XOR)) {
@@ -1102,7 +1185,8 @@ static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 		return 1;
 	if (d->opid == BPFVM_OP_LSH64_IMM && d->imm == 32 && e->dst == d->dst && e->imm == 32) {
 		if (e->opid == BPFVM_OP_RSH64_IMM) {
-			emit_mov_rr(b, 0, dst, dst);
+			if (c->width[d->dst] > 32)
+				emit_mov_rr(b, 0, dst, dst);
 			return 1;
 		}
 		if (e->opid == BPFVM_OP_ARSH64_IMM) {
@@ -1163,6 +1247,19 @@ static int emit_fused_indexed_load(struct jit_ctx *c, const struct bpfvm_decoded
 		c->sum_b = e->src;
 	}
 	return 1;
+}
+
+/* Widths after the fused pair at d: a zero extension bounds its register
+ * to 32 bits, the other pairs may set any. */
+static void track_fused_width(struct jit_ctx *c, const struct bpfvm_decoded *d)
+{
+	const struct bpfvm_decoded *e = d + 1;
+	if (d->info->kind != BPFVM_KIND_ALU) /* a jump over a goto: the block ends */
+		return;
+	if (d->opid == BPFVM_OP_LSH64_IMM && e->opid == BPFVM_OP_RSH64_IMM)
+		c->width[d->dst] = c->width[d->dst] < 32 ? c->width[d->dst] : 32;
+	else
+		c->width[d->dst] = e->opid == BPFVM_OP_ADD32_IMM || e->opid == BPFVM_OP_ADD32_REG ? 32 : 64;
 }
 
 static void emit_insn(struct jit_ctx *c, const struct bpfvm_decoded *d)
@@ -1416,6 +1513,7 @@ static void emit_pass(struct jit_ctx *c)
 	c->last_aligned = 0;
 	c->flags_reg = -1;
 	c->sum_x = -1;
+	forget_widths(c);
 	c->in_body = 0;
 	if (c->lean_entry)
 		emit_lean_entry_stub(c);
@@ -1432,11 +1530,14 @@ static void emit_pass(struct jit_ctx *c)
 		if (c->is_target[pc] & TARGET_JUMP) { /* other paths, other state */
 			c->flags_reg = -1;
 			c->sum_x = -1;
+			forget_widths(c);
 		}
 		if (emit_fused_indexed_load(c, d)) {
 			c->cur[++pc] = (uint32_t)c->out.len; /* the next two are in the first */
 			c->cur[++pc] = (uint32_t)c->out.len;
 			c->flags_reg = -1;
+			c->width[d->dst] = 64;
+			track_width(c, d + 2);
 			continue;
 		}
 		c->sum_x_before = c->sum_x;
@@ -1445,11 +1546,13 @@ static void emit_pass(struct jit_ctx *c)
 			c->flags_reg = -1;
 			if (c->sum_x == c->sum_x_before)
 				track_sum(c, d + 1); /* the pair wrote d->dst, as its second does */
+			track_fused_width(c, d);
 			continue;
 		}
 		emit_insn(c, d);
 		track_flags(c, d);
 		track_sum(c, d);
+		track_width(c, d);
 		if (d->slots == 2) {
 			c->cur[++pc] = (uint32_t)c->out.len;
 		}

@@ -286,3 +286,62 @@ TEST(indexed_loads_match_the_interpreter)
 				}
 	bpfvm_vm_destroy(vm);
 }
+
+/* Masks and zero extensions the JIT drops when the value cannot have the
+ * bits they clear (after 1/2/4-byte loads, small constants, and/or/xor
+ * of such, 32-bit ops): every combination of a producer, a combiner and a
+ * mask or extension, and a jump that brings a wide value to the mask
+ * from elsewhere. */
+TEST(masks_and_zero_extensions_of_narrow_values_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const enum bpfvm_opid producers[] = {BPFVM_OP_LDX_B, BPFVM_OP_LDX_H, BPFVM_OP_LDX_W, BPFVM_OP_LDX_DW,
+						    BPFVM_OP_LDXSX_B, BPFVM_OP_MOV64_IMM, BPFVM_OP_MOV32_IMM,
+						    BPFVM_OP_ADD32_IMM, BPFVM_OP_MOVSX8_32};
+	static const enum bpfvm_opid combiners[] = {BPFVM_OP_MOV64_REG, BPFVM_OP_XOR64_REG, BPFVM_OP_OR32_REG,
+						    BPFVM_OP_AND64_REG, BPFVM_OP_OR64_IMM, BPFVM_OP_XOR64_IMM,
+						    BPFVM_OP_AND64_IMM, BPFVM_OP_MOV32_REG};
+	static const int32_t imms[] = {0xff, 0x7fffffff, -1, 0x100, -128};
+	static const struct { enum bpfvm_opid id; int32_t imm; } masks[] = {
+		{BPFVM_OP_AND64_IMM, 0xff}, {BPFVM_OP_AND64_IMM, 0xffff}, {BPFVM_OP_AND32_IMM, 0xff},
+		{BPFVM_OP_AND64_IMM, 0x7f}, {BPFVM_OP_AND32_IMM, 0x7fffffff}, {BPFVM_OP_MOV32_REG, 0},
+		{BPFVM_OP_LSH64_IMM, 32},
+	};
+	for (size_t p = 0; p < sizeof(producers) / sizeof(producers[0]); p++)
+		for (size_t cmb = 0; cmb < sizeof(combiners) / sizeof(combiners[0]); cmb++)
+			for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++)
+				for (size_t i = 0; i < sizeof(imms) / sizeof(imms[0]); i++)
+					for (int wide_path = 0; wide_path < 2; wide_path++) {
+						struct prog_builder pb = {.n = 0};
+						PB_LDDW(&pb, 1, 0xf1e2d3c4b5a69788ULL);
+						PB(&pb, STX_DW, 10, 1, -8, 0);
+						PB_LDDW(&pb, 6, 0x8877665544332211ULL);
+						PB_LDDW(&pb, 7, (uint64_t)(int64_t)imms[i] ^ 0xff00000000ULL);
+						PB(&pb, MOV64_IMM, 8, 0, 0, wide_path);
+						/* with wide_path: straight to the mask, r6 still wide */
+						PB(&pb, JNE_IMM, 8, 0, 3, 0);
+						if (bpfvm_isa_table()[producers[p]].kind != BPFVM_KIND_ALU)
+							pb_add(&pb, producers[p], 6, 10, -8, 0, 0);
+						else
+							pb_add(&pb, producers[p], 6, 7, producers[p] == BPFVM_OP_MOVSX8_32 ? 8 : 0, imms[i], 0);
+						pb_add(&pb, combiners[cmb], 6, 7, 0, imms[i], 0);
+						PB(&pb, MOV64_IMM, 9, 0, 0, 0);
+						pb_add(&pb, masks[m].id, 6, 6, 0, masks[m].imm, 0);
+						if (masks[m].id == BPFVM_OP_LSH64_IMM)
+							PB(&pb, RSH64_IMM, 6, 0, 0, 32);
+						PB(&pb, MOV64_REG, 0, 6, 0, 0);
+						PB(&pb, EXIT, 0, 0, 0, 0);
+						struct engine_result ri, rj;
+						int rc = run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified);
+						char what[160];
+						snprintf(what, sizeof(what), "%s, %s imm %d, %s %d, wide path %d",
+							 bpfvm_isa_table()[producers[p]].id, bpfvm_isa_table()[combiners[cmb]].id,
+							 imms[i], bpfvm_isa_table()[masks[m].id].id, masks[m].imm, wide_path);
+						if (rc)
+							harness_fail(__FILE__, __LINE__, "%s: load failed %d", what, rc);
+						else
+							same(what, &ri, &rj);
+					}
+	bpfvm_vm_destroy(vm);
+}
