@@ -130,7 +130,11 @@ struct bpfvm_fib_route {
 	uint32_t ifindex;         /* the device the route leaves through */
 	int gw_family;            /* 0: directly connected; AF_INET or AF_INET6 */
 	uint8_t gateway[16];
-	uint32_t mtu;             /* 0 = the device's */
+	/* The route's MTU counts only when locked (ip route ... mtu lock N):
+	 * the kernel's forwarding lookup ignores an unlocked one (without
+	 * net.ipv4.ip_forward_use_pmtu, which is not modelled). */
+	uint32_t mtu;
+	int mtu_locked;
 	uint32_t table;           /* 0 = BPFVM_FIB_TABLE_MAIN */
 	uint32_t metric;          /* rt_metric of the result; lower wins */
 	uint8_t prefsrc[16];      /* preferred source, all zero = none */
@@ -155,7 +159,7 @@ int bpfvm_fib_add_route(struct bpfvm_fib *fib, const struct bpfvm_fib_route *rou
 int bpfvm_fib_add_neigh(struct bpfvm_fib *fib, const struct bpfvm_fib_neigh *neigh);
 /* Read a FIB from text, one entry a line ('#' starts a comment):
  *   dev IFINDEX [mac MAC] [mtu N] [forwarding] [addr IP]...
- *   route PREFIX/LEN dev IFINDEX [via IP] [mtu N] [table N] [metric N]
+ *   route PREFIX/LEN dev IFINDEX [via IP] [mtu [lock] N] [table N] [metric N]
  *         [src IP] [blackhole|unreachable|prohibit|local] [lwt]
  *   neigh IP dev IFINDEX lladdr MAC
  * 0, or -EINVAL with "line N: why" in bpfvm_fib_last_error. */

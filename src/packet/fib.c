@@ -303,7 +303,7 @@ static int64_t fib_lookup(const struct bpfvm_fib *fib, struct bpf_fib_lookup *pa
 	const struct bpfvm_fib_dev *out = find_dev(fib, r->ifindex);
 	uint32_t mtu = 0;
 	if (check_mtu) {
-		mtu = r->mtu ? r->mtu : out->mtu;
+		mtu = r->mtu && r->mtu_locked ? r->mtu : out->mtu;
 		if (params->tot_len > mtu) {
 			params->mtu_result = (uint16_t)mtu;
 			return RET_FRAG_NEEDED;
@@ -459,8 +459,14 @@ static int route_option(struct bpfvm_fib_route *r, char **tok, int n, int *i)
 	}
 	if (!strcmp(tok[*i], "dev") && (v = arg_of(tok, n, i)))
 		return parse_u32(v, &r->ifindex);
-	if (!strcmp(tok[*i], "mtu") && (v = arg_of(tok, n, i)))
+	if (!strcmp(tok[*i], "mtu") && (v = arg_of(tok, n, i))) {
+		if (!strcmp(v, "lock")) {
+			r->mtu_locked = 1;
+			if (!(v = arg_of(tok, n, i)))
+				return -1;
+		}
 		return parse_u32(v, &r->mtu);
+	}
 	if (!strcmp(tok[*i], "table") && (v = arg_of(tok, n, i)))
 		return parse_u32(v, &r->table);
 	if (!strcmp(tok[*i], "metric") && (v = arg_of(tok, n, i)))
@@ -482,7 +488,7 @@ static int line_route(struct bpfvm_fib *fib, char **tok, int n)
 	char *slash = n >= 2 ? strchr(tok[1], '/') : NULL;
 	uint32_t plen;
 	if (!slash)
-		return fib_error(fib, -EINVAL, "expected: route PREFIX/LEN dev IFINDEX [via IP] [mtu N] "
+		return fib_error(fib, -EINVAL, "expected: route PREFIX/LEN dev IFINDEX [via IP] [mtu [lock] N] "
 				 "[table N] [metric N] [src IP] [blackhole|unreachable|prohibit|local] [lwt]");
 	*slash = 0;
 	r.family = parse_ip(tok[1], r.dst);

@@ -4,6 +4,10 @@
  * kernel half needs root; without it the bpfvm half still checks its own
  * invariants (valid checksums after rewriting, encapsulated lengths). */
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -582,7 +586,7 @@ static const char fib_text[] =
 	"route 10.8.0.0/16 unreachable\n"
 	"route 10.7.0.0/16 prohibit\n"
 	"route 10.6.0.0/16 dev 2 lwt\n"
-	"route 10.5.0.0/16 dev 2 mtu 1280\n"
+	"route 10.5.0.0/16 dev 2 mtu lock 1280\n"
 	"route 10.4.0.0/16 dev 2 via fe80::1\n"
 	"route 10.3.0.0/16 dev 6\n"
 	"route 0.0.0.0/0 dev 2 via 10.0.0.253 table 100\n"
@@ -708,6 +712,164 @@ TEST(fib_lookup_follows_the_hosts_routes_and_neighbours)
 	side_close(&b);
 	side_close(&t);
 	bpfvm_fib_destroy(fib);
+}
+
+/* ---- the same routes in a private network namespace of the kernel ---------- */
+
+/* Two veth pairs: v0 (10.0.0.1/24, 2001:db8::1/64, MTU 1500) and v2
+ * (10.2.0.1/24, MTU 9000) forward, v1 (v0's peer) does not; routes of
+ * every type, a second table, neighbours. The kernel's XDP/tc test runs
+ * look up routes in the caller's namespace. */
+static const char netns_cmds[] =
+	"set -e; exec >/dev/null 2>&1\n"
+	"ip link set lo up\n"
+	"ip link add v0 type veth peer name v1\n"
+	"ip link add v2 type veth peer name v3\n"
+	"ip link set v0 address 02:00:00:00:00:0a mtu 1500 up\n"
+	"ip link set v1 address 02:00:00:00:00:1a up\n"
+	"ip link set v2 address 02:00:00:00:00:0b mtu 9000 up\n"
+	"ip link set v3 mtu 9000 up\n"
+	"echo 1 > /proc/sys/net/ipv4/conf/all/forwarding\n"
+	"echo 1 > /proc/sys/net/ipv6/conf/all/forwarding\n"
+	"echo 0 > /proc/sys/net/ipv4/conf/v1/forwarding\n"
+	"echo 0 > /proc/sys/net/ipv6/conf/v1/forwarding\n"
+	"ip addr add 10.0.0.1/24 dev v0\n"
+	"ip addr add 2001:db8::1/64 dev v0 nodad\n"
+	"ip addr add 10.2.0.1/24 dev v2\n"
+	"ip route add 10.1.0.0/16 via 10.0.0.254 dev v0 metric 10\n"
+	"ip route add 10.1.2.0/24 dev v2 metric 1\n"
+	"ip route add blackhole 10.9.0.0/16\n"
+	"ip route add unreachable 10.8.0.0/16\n"
+	"ip route add prohibit 10.7.0.0/16\n"
+	"ip route add 10.5.0.0/16 dev v0 mtu lock 1280\n"
+	"ip route add 10.6.0.0/16 dev v0 mtu 1280\n"
+	"ip route add default via 10.0.0.253 dev v0 table 100\n"
+	"ip -6 route add 2001:db8:1::/48 via 2001:db8::fe dev v0 metric 7\n"
+	"ip neigh add 10.0.0.254 lladdr 02:aa:00:00:00:fe dev v0 nud permanent\n"
+	"ip neigh add 10.1.2.7 lladdr 02:aa:00:00:00:07 dev v2 nud permanent\n"
+	"ip neigh add 2001:db8::fe lladdr 02:aa:00:00:00:66 dev v0 nud permanent\n";
+
+/* The same, for bpfvm: the kernel's connected routes (metric 0 for IPv4,
+ * 256 for IPv6) are written out. */
+static int netns_fib_text(char *buf, size_t len, uint32_t v0, uint32_t v1, uint32_t v2)
+{
+	return snprintf(buf, len,
+		"dev %u mac 02:00:00:00:00:0a mtu 1500 forwarding addr 10.0.0.1 addr 2001:db8::1\n"
+		"dev %u mac 02:00:00:00:00:1a mtu 1500\n"
+		"dev %u mac 02:00:00:00:00:0b mtu 9000 forwarding addr 10.2.0.1\n"
+		"route 10.0.0.0/24 dev %u src 10.0.0.1\n"
+		"route 10.2.0.0/24 dev %u src 10.2.0.1\n"
+		"route 2001:db8::/64 dev %u metric 256\n"
+		"route 10.1.0.0/16 dev %u via 10.0.0.254 metric 10\n"
+		"route 10.1.2.0/24 dev %u metric 1\n"
+		"route 10.9.0.0/16 blackhole\n"
+		"route 10.8.0.0/16 unreachable\n"
+		"route 10.7.0.0/16 prohibit\n"
+		"route 10.5.0.0/16 dev %u mtu lock 1280\n"
+		"route 10.6.0.0/16 dev %u mtu 1280\n"
+		"route 0.0.0.0/0 dev %u via 10.0.0.253 table 100\n"
+		"route 2001:db8:1::/48 dev %u via 2001:db8::fe metric 7\n"
+		"neigh 10.0.0.254 dev %u lladdr 02:aa:00:00:00:fe\n"
+		"neigh 10.1.2.7 dev %u lladdr 02:aa:00:00:00:07\n"
+		"neigh 2001:db8::fe dev %u lladdr 02:aa:00:00:00:66\n",
+		v0, v1, v2, v0, v2, v0, v0, v2, v0, v0, v0, v0, v0, v2, v0);
+}
+
+/* In the child, inside the namespace: every request on both sides and
+ * both program types; the number of differences. */
+static int netns_compare(const char *path)
+{
+	uint32_t v0 = if_nametoindex("v0"), v1 = if_nametoindex("v1"), v2 = if_nametoindex("v2");
+	char text[2048];
+	struct bpfvm_fib *fib;
+	netns_fib_text(text, sizeof(text), v0, v1, v2);
+	if (!v0 || !v1 || !v2 || bpfvm_fib_create(&fib) || bpfvm_fib_parse(fib, text)) {
+		printf("    netns FIB setup failed\n");
+		return 1;
+	}
+	struct fib_req qs[] = {
+		fib_q4(v0, "10.1.9.9", 0),          fib_q4(v0, "10.1.2.7", 0),
+		fib_q4(v0, "10.1.2.8", 0),          fib_q4(v0, "10.1.2.8", F_SKIP),
+		fib_q4(v0, "10.0.0.77", 0),         fib_q4(v0, "10.0.0.77", F_SKIP),
+		fib_q4(v0, "10.0.0.1", 0),          fib_q4(v0, "10.9.1.1", 0),
+		fib_q4(v0, "10.8.1.1", 0),          fib_q4(v0, "10.7.1.1", 0),
+		fib_q4(v0, "10.5.1.1", F_SKIP),     fib_q4(v0, "10.5.1.1", F_SKIP),
+		fib_q4(v0, "192.168.1.1", 0),       fib_q4(v0, "192.168.1.1", F_DIRECT | F_TBID | F_SKIP),
+		fib_q4(v0, "192.168.1.1", F_DIRECT | F_TBID), fib_q4(v0, "10.1.2.7", F_OUTPUT),
+		fib_q4(v0, "10.1.9.9", F_SRC),      fib_q4(v0, "10.1.2.7", F_SRC),
+		fib_q4(v1, "10.1.2.7", 0),          fib_q4(v0, "10.1.2.7", F_DIRECT),
+		fib_q6(v0, "2001:db8:1::5", 0),     fib_q6(v0, "2001:db8:1::5", F_SRC),
+		fib_q6(v0, "2001:db8::77", 0),      fib_q6(v0, "2001:db8::77", F_SKIP),
+		fib_q6(v0, "2001:db9::1", 0),       fib_q6(v1, "2001:db8:1::5", 0),
+		fib_q4(v2, "10.1.9.9", 0),          fib_q4(v0, "10.1.9.9", F_DIRECT | F_TBID),
+		fib_q4(v0, "10.6.1.1", F_SKIP),
+	};
+	qs[28].p.tot_len = 1400; /* an unlocked route MTU does not count */
+	qs[10].p.tot_len = 1400;
+	qs[11].p.tot_len = 1000;
+	qs[13].p.tbid = 100;
+	qs[14].p.tbid = 77;
+	qs[27].p.tbid = 254;
+	const char *progs[] = {"xdp_fib", "tc_fib"};
+	int diffs = 0;
+	for (int pi = 0; pi < 2; pi++) {
+		struct side b = {0}, k = {0};
+		if (bpfvm_side(&b, path, progs[pi], BPFVM_ENGINE_INTERP) || kernel_side(&k, path, progs[pi])) {
+			printf("    %s: load failed\n", progs[pi]);
+			return 1;
+		}
+		for (size_t i = 0; i < NINSNS(qs); i++) {
+			struct fib_req br = fib_bpfvm(b.prog, fib, &qs[i]), kr = fib_kernel(k.kfd, &qs[i]);
+			if (!memcmp(&br, &kr, sizeof(br)))
+				continue;
+			size_t at = 0;
+			while (((uint8_t *)&br)[at] == ((uint8_t *)&kr)[at])
+				at++;
+			printf("    %s request %zu: kernel rc %d, bpfvm rc %d, first difference at byte %zu\n",
+			       progs[pi], i, (int32_t)kr.rc, (int32_t)br.rc, at);
+			diffs++;
+		}
+		side_close(&b);
+		side_close(&k);
+	}
+	bpfvm_fib_destroy(fib);
+	return diffs;
+}
+
+/* bpf_fib_lookup against the kernel on the same routes: a child process
+ * makes a network namespace (needs root and iproute2 with veth), builds
+ * the routes there and in a bpfvm FIB, and compares every request. */
+TEST(fib_lookup_matches_the_kernel_on_the_same_routes_in_a_private_netns)
+{
+	char path[512];
+	int crc = compile("fib", path, sizeof(path));
+	if (crc == 1)
+		SKIP("clang is not installed");
+	if (crc)
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET))
+			_exit(77);
+		if (system(netns_cmds) != 0)
+			_exit(78);
+		int diffs = netns_compare(path);
+		fflush(stdout);
+		_exit(diffs ? 1 : 0);
+	}
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (code == 77)
+		SKIP("cannot make a network namespace (needs root)");
+	if (code == 78)
+		SKIP("cannot set up veth devices and routes with ip in a namespace");
+	if (code != 0)
+		harness_fail(__FILE__, __LINE__, "kernel and bpfvm differ on the namespace's routes "
+			     "(exit %d, details above)", code);
+	else
+		kernel_runs++;
 }
 
 TEST(fib_text_errors_name_the_line)

@@ -75,7 +75,7 @@ void cli_testrun_help(FILE *out)
 		"                     cut to the bytes kept) as they are after the run\n"
 		"  --fib F            routes, devices and neighbours for bpf_fib_lookup, one a line:\n"
 		"                       dev IFINDEX [mac MAC] [mtu N] [forwarding] [addr IP]\n"
-		"                       route PREFIX/LEN dev IFINDEX [via IP] [mtu N] [table N]\n"
+		"                       route PREFIX/LEN dev IFINDEX [via IP] [mtu [lock] N] [table N]\n"
 		"                             [metric N] [src IP] [blackhole|unreachable|prohibit]\n"
 		"                       neigh IP dev IFINDEX lladdr MAC\n"
 		"                     (without it: only the loopback, forwarding off)\n"
