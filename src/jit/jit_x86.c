@@ -1006,17 +1006,40 @@ static void emit_mul_by_const(struct x86_buf *b, int reg, uint32_t v)
 		emit_imul_rri(b, 1, reg, reg, (int32_t)v);
 }
 
-/* Is the helper call at pc a bpf_map_lookup_elem (the standard helper, not
- * a host's replacement) of a verified program on an ARRAY / PERCPU_ARRAY
- * that r1 provably holds? Fills lk with the map's layout. */
-static int lookup_to_inline(const struct jit_ctx *c, size_t pc, struct bpfvm_map_inline_lookup *lk)
+/* The map of the helper call at pc when it is a bpf_map_lookup_elem (the
+ * standard helper, not a host's replacement) of a verified program and r1
+ * provably holds that map; NULL otherwise. */
+static struct bpfvm_map *known_lookup_map(const struct jit_ctx *c, size_t pc)
 {
 	const struct bpfvm_helper *h = c->prog->call_helper[pc];
 	if (c->checked || !h || h->id != 1 || h->fn != bpfvm__h_map_lookup_elem)
-		return 0;
-	struct bpfvm_map *map = map_in_r1(c, pc);
+		return NULL;
+	return map_in_r1(c, pc);
+}
+
+/* Is the call at pc a known lookup on an ARRAY / PERCPU_ARRAY? Fills lk
+ * with the map's layout. */
+static int lookup_to_inline(const struct jit_ctx *c, size_t pc, struct bpfvm_map_inline_lookup *lk)
+{
+	struct bpfvm_map *map = known_lookup_map(c, pc);
 	return map && !bpfvm__map_inline_lookup(map, lk) && lk->elem_size <= INT32_MAX &&
 	       lk->cpu_stride <= INT32_MAX;
+}
+
+/* A known lookup on another map type (hash, LRU, LPM, ...): call the map's
+ * own lookup with (map, key, run->cpu), which is all the helper does for
+ * a verified program, without the helper in between. */
+static int emit_direct_map_lookup(struct jit_ctx *c)
+{
+	struct bpfvm_map *map = known_lookup_map(c, c->pc);
+	if (!map || !map->ops->lookup)
+		return 0;
+	struct x86_buf *b = &c->out;
+	emit_load(b, 8, 0, X86_RDX, REG_STATE, OFF(cc.run));
+	emit_load(b, 4, 0, X86_RDX, X86_RDX, (int32_t)offsetof(struct bpfvm_run, cpu));
+	emit_movabs(b, X86_R11, (uint64_t)(uintptr_t)map->ops->lookup);
+	emit_call_reg(b, X86_R11);
+	return 1;
 }
 
 /* bpf_map_lookup_elem on an ARRAY / PERCPU_ARRAY known at compile time,
@@ -1153,6 +1176,8 @@ static void emit_call(struct jit_ctx *c, const struct bpfvm_decoded *d)
 			emit_tail_call(c);
 		else if (emit_inline_array_lookup(c))
 			; /* no call left */
+		else if (emit_direct_map_lookup(c))
+			; /* straight to the map */
 		else if (h && h->fn && c->checked)
 			emit_checked_helper_call(c, (uint32_t)d->imm);
 		else if (h && h->fn)
@@ -1375,7 +1400,7 @@ static void emit_lean_entry_stub(struct jit_ctx *c)
 
 /* Can a run of this program end other than by its EXIT: a fault, an
  * LD_ABS out of the packet, a tail call (its target's faults), a callback
- * (through a helper)? Verified programs without helper calls (inlined
+ * (through a helper)? Verified programs without helper calls (known map
  * lookups aside), callx and legacy packet loads cannot. */
 static int needs_unwind(const struct jit_ctx *c)
 {
@@ -1383,12 +1408,12 @@ static int needs_unwind(const struct jit_ctx *c)
 		return 1;
 	for (size_t pc = 0; pc < c->n; pc++) {
 		const struct bpfvm_decoded *d = &c->insns[pc];
-		struct bpfvm_map_inline_lookup lk;
 		if (!d->slots)
 			continue;
 		switch (d->info->kind) {
 		case BPFVM_KIND_CALL:
-			if (d->info->op == BPFVM_CALL_HELPER && !lookup_to_inline(c, pc, &lk))
+			/* Map lookups, inlined or direct, never unwind. */
+			if (d->info->op == BPFVM_CALL_HELPER && !known_lookup_map(c, pc))
 				return 1;
 			break;
 		case BPFVM_KIND_CALLX:

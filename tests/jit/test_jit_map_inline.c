@@ -3,7 +3,8 @@
  * give the interpreter's results (in range, out of range, per-CPU slots,
  * values the program writes and the host reads back), leave no call in
  * the machine code of the call instruction, and keep the call where r1 is
- * not provably one map or the map is not an array. */
+ * not provably one map or the map is not an array. Lookups on other known
+ * maps call the map's lookup directly: same results, the run's CPU passed. */
 #include "jit_test_util.h"
 #include "jit/jit.h"
 
@@ -267,5 +268,42 @@ TEST(lookups_keep_the_call_unless_r1_is_provably_one_array)
 	CHECK_EQ(rc, 0);
 	bpfvm_prog_destroy(prog);
 	bpfvm_map_destroy(arr);
+	bpfvm_vm_destroy(vm);
+}
+
+TEST(direct_lookups_on_per_cpu_hash_maps_pass_the_run_cpu)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	struct bpfvm_map_def def = {.type = BPFVM_MAP_PERCPU_HASH, .key_size = 4, .value_size = 24,
+				    .max_entries = 16, .name = "ph"};
+	struct bpfvm_map *map;
+	CHECK_EQ(bpfvm_map_create(vm, &def, &map), 0);
+	uint32_t key = 3;
+	uint64_t v[BPFVM_NR_CPUS][3];
+	for (int c = 0; c < BPFVM_NR_CPUS; c++) {
+		v[c][0] = 0;
+		v[c][1] = 10 + (uint64_t)c;
+		v[c][2] = 0;
+	}
+	CHECK_EQ(bpfvm_map_update(map, &key, v, 0), 0);
+	struct prog_builder pb;
+	build_lookup_prog(&pb);
+	struct bpfvm_prog *prog = load_with(vm, &pb, map);
+	CHECK(prog != NULL);
+	if (!prog)
+		return;
+	for (uint32_t cpu = 0; cpu < 2 * BPFVM_NR_CPUS; cpu++) {
+		int rc_i, rc_j;
+		uint64_t ri = run_key(prog, BPFVM_ENGINE_INTERP, 3, cpu, &rc_i);
+		uint64_t rj = run_key(prog, BPFVM_ENGINE_JIT, 3, cpu, &rc_j);
+		CHECK_EQ(rc_i, 0);
+		CHECK_EQ(rc_j, 0);
+		CHECK_EQ(rj, ri + 1000);
+		CHECK_EQ(rj % 1000, 10 + cpu % BPFVM_NR_CPUS);
+		CHECK_EQ(run_key(prog, BPFVM_ENGINE_JIT, 4, cpu, &rc_j), 0xdead);
+	}
+	bpfvm_prog_destroy(prog);
+	bpfvm_map_destroy(map);
 	bpfvm_vm_destroy(vm);
 }
