@@ -180,6 +180,42 @@ static int adjust_ptr_alu(struct venv *env, const struct bpfvm_insn *insn, int o
 	return 0;
 }
 
+/* Compilers write r1 = r2; r1 += 1; if r2 < 1000 ...; use r1: dst keeps
+ * its link to r2 with the constant delta, so that a comparison on either
+ * bounds both (the kernel's BPF_ADD_CONST; one delta per link, 32-bit
+ * only on values that fit in 32 bits). id and umax are dst's before. */
+static void link_add_const(struct venv *env, struct vreg *dst, uint32_t id, uint64_t umax, const struct vreg *src,
+			   int op, bool is64)
+{
+	vscalar_clear_id(dst);
+	if (!env->bpf_capable || (op != BPFVM_ALU_ADD && op != BPFVM_ALU_SUB) || !id || (id & V_ADD_CONST) ||
+	    !vreg_is_const(src, !is64))
+		return;
+	uint64_t val = vreg_const(src, !is64);
+	if (is64 && ((int64_t)val < INT32_MIN || (int64_t)val > INT32_MAX))
+		return;
+	if (!is64 && umax > UINT32_MAX)
+		return;
+	int32_t off = (int32_t)(uint32_t)val;
+	if (op == BPFVM_ALU_SUB) {
+		if (off == INT32_MIN)
+			return;
+		off = -off;
+	}
+	dst->id = id | (is64 ? V_ADD_CONST64 : V_ADD_CONST32);
+	dst->off = off;
+}
+
+void vassign_scalar_id(struct venv *env, struct vreg *src)
+{
+	if (src->type != SCALAR_VALUE)
+		return;
+	if (src->id & V_ADD_CONST) /* a copy cannot carry a second delta */
+		vscalar_clear_id(src);
+	if (!src->id && !tnum_is_const(src->var_off))
+		src->id = ++env->id_gen;
+}
+
 static int adjust_reg_vals(struct venv *env, const struct bpfvm_insn *insn, int op, bool is64, bool is_x)
 {
 	struct vreg *regs = vcur_regs(env);
@@ -220,7 +256,10 @@ static int adjust_reg_vals(struct venv *env, const struct bpfvm_insn *insn, int 
 		}
 	}
 	struct vreg s = *src;
+	uint32_t id = dst->id;
+	uint64_t umax = dst->umax;
 	vscalar_alu(dst, &s, op, !is64);
+	link_add_const(env, dst, id, umax, &s, op, is64);
 	return 0;
 }
 
@@ -237,16 +276,20 @@ static int do_mov(struct venv *env, const struct bpfvm_insn *insn, const struct 
 	struct vreg *src = &regs[insn->src];
 	if (is64) {
 		if (oi->op == BPFVM_ALU_MOV) {
-			if (src->type == SCALAR_VALUE && !src->id && !tnum_is_const(src->var_off))
-				src->id = ++env->id_gen;
+			vassign_scalar_id(env, src);
 			*dst = *src;
 			return 0;
 		}
 		if (vis_pointer_value(env, insn->src))
 			return verr(env, -EACCES, "R%d sign-extension part of pointer\n", insn->src);
 		if (src->type == SCALAR_VALUE) {
+			/* a value the sign extension leaves as it is stays linked */
+			bool no_sext = src->umax < (1ULL << (insn->off - 1));
+			if (no_sext)
+				vassign_scalar_id(env, src);
 			*dst = *src;
-			dst->id = 0;
+			if (!no_sext)
+				vscalar_clear_id(dst);
 			vreg_coerce_sx(dst, insn->off / 8);
 		} else {
 			vreg_mark_unknown(dst);
@@ -256,8 +299,14 @@ static int do_mov(struct venv *env, const struct bpfvm_insn *insn, const struct 
 	if (vis_pointer_value(env, insn->src))
 		return verr(env, -EACCES, "R%d partial copy of pointer\n", insn->src);
 	if (src->type == SCALAR_VALUE) {
+		/* w1 = w2 of a value that fits in 32 bits (or a sign extension
+		 * that changes nothing) is a copy: linked */
+		bool same = oi->op == BPFVM_ALU_MOVSX ? src->umax < (1ULL << (insn->off - 1)) : vreg_width(src) <= 32;
+		if (same)
+			vassign_scalar_id(env, src);
 		*dst = *src;
-		dst->id = 0;
+		if (!same)
+			vscalar_clear_id(dst);
 		if (oi->op == BPFVM_ALU_MOVSX)
 			vreg_coerce_sx(dst, insn->off / 8);
 		vreg_coerce(dst, 4);

@@ -48,6 +48,12 @@ void vreg_mark_unknown(struct vreg *r)
 	vreg_mark_unbounded(r);
 }
 
+void vscalar_clear_id(struct vreg *r)
+{
+	r->id = 0;
+	r->off = 0;
+}
+
 void vreg_mark_not_init(struct vreg *r)
 {
 	vreg_mark_unknown(r);
@@ -481,7 +487,7 @@ void vscalar_alu(struct vreg *dst, const struct vreg *src, int op, bool is32)
 	(void)id;
 	if (!is32) {
 		op64(dst, src, op);
-		dst->id = 0;
+		vscalar_clear_id(dst);
 		vreg_bounds_sync(dst);
 		return;
 	}

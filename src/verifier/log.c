@@ -160,7 +160,9 @@ static void sb_reg(struct sbuf *b, const struct vreg *r)
 		}
 		sb(b, "scalar(");
 		if (r->id)
-			sb(b, "%sid=%u", sep, r->id), sep = ",";
+			sb(b, "%sid=%u", sep, vbase_id(r->id)), sep = ",";
+		if (r->id & V_ADD_CONST)
+			sb(b, "%+d", r->off);
 		sb_ranges(b, r, &sep);
 		if (!tnum_is_unknown(r->var_off)) {
 			tnum_str(tn, sizeof(tn), r->var_off);

@@ -101,15 +101,19 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int off, int si
 {
 	struct vslot *s = stack_slot(f, off);
 	vnote_stack_access(env, f->frameno, (-off - 1) / 8);
-	const struct vreg *val = value_regno >= 0 ? &vcur_regs(env)[value_regno] : NULL;
+	struct vreg *val = value_regno >= 0 ? &vcur_regs(env)[value_regno] : NULL;
 	env->scratched_slots |= 1ULL << ((-off - 1) / 8);
 	if (!env->allow_ptr_leaks && slot_is_spill(s) && s->spilled.type != SCALAR_VALUE && size != 8)
 		return verr(env, -EACCES, "attempt to corrupt spilled pointer on stack\n");
 	bool is_st = value_regno < 0 && insn;
 	if (val && !(off % 8) && val->type == SCALAR_VALUE && env->bpf_capable) {
+		/* the spill stays linked to the register if it holds all of it */
+		bool fits = vreg_width(val) <= 8 * size;
+		if (fits)
+			vassign_scalar_id(env, val);
 		struct vreg v = *val;
-		if (size < 8)
-			v.id = 0;
+		if (!fits)
+			vscalar_clear_id(&v);
 		save_spill(s, &v, size);
 	} else if (!val && !(off % 8) && is_st && env->bpf_capable) {
 		struct vreg v;
@@ -158,9 +162,12 @@ static int stack_read_fixed(struct venv *env, struct vframe *f, int off, int siz
 			if (dst_regno < 0)
 				return 0;
 			if (size <= spill_size && !(off % 8)) {
+				int width = vreg_width(&s->spilled);
+				if (env->bpf_capable && size == 4 && spill_size == 4 && width <= 32)
+					vassign_scalar_id(env, &s->spilled);
 				regs[dst_regno] = s->spilled;
-				if (size < 8)
-					regs[dst_regno].id = 0;
+				if (width > size * 8) /* a narrowing fill is not a copy */
+					vscalar_clear_id(&regs[dst_regno]);
 			} else {
 				int spill_cnt = 0, zero_cnt = 0;
 				for (int i = 0; i < size; i++) {

@@ -27,17 +27,17 @@ static bool bt_empty(const struct btrack *bt)
 	return true;
 }
 
-int vhist_push(struct vstate *st, const struct vhist *h)
+int vhist_push(struct venv *env, struct vstate *st, const struct vhist *h)
 {
-	if (st->nhist == st->hist_cap) {
-		uint32_t cap = st->hist_cap ? st->hist_cap * 2 : 8;
-		struct vhist *n = realloc(st->hist, cap * sizeof(*n));
+	if (st->hist_end >= env->hist_cap) {
+		uint32_t cap = env->hist_cap ? env->hist_cap * 2 : 256;
+		struct vhist *n = realloc(env->hist, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		st->hist = n;
-		st->hist_cap = cap;
+		env->hist = n;
+		env->hist_cap = cap;
 	}
-	st->hist[st->nhist++] = *h;
+	env->hist[st->hist_end++] = *h;
 	return 0;
 }
 
@@ -57,7 +57,7 @@ static int note_linked_id(struct venv *env, struct vhist *h, uint32_t id)
 	for (int fi = 0; fi <= st->curframe; fi++) {
 		struct vframe *f = st->frames[fi];
 		for (int r = 0; r < BPFVM_NREGS; r++) {
-			if (f->regs[r].type != SCALAR_VALUE || f->regs[r].id != id)
+			if (f->regs[r].type != SCALAR_VALUE || vbase_id(f->regs[r].id) != id)
 				continue;
 			cnt++;
 			if (fi == st->curframe)
@@ -67,7 +67,7 @@ static int note_linked_id(struct venv *env, struct vhist *h, uint32_t id)
 		}
 		for (int spi = 0; spi < f->nslots && spi < V_SLOTS; spi++) {
 			const struct vslot *s = &f->slots[spi];
-			if (s->type[7] != STACK_SPILL || s->spilled.type != SCALAR_VALUE || s->spilled.id != id)
+			if (s->type[7] != STACK_SPILL || s->spilled.type != SCALAR_VALUE || vbase_id(s->spilled.id) != id)
 				continue;
 			cnt++;
 			if (fi == st->curframe)
@@ -84,13 +84,13 @@ int vnote_linked(struct venv *env, const struct vreg *a, const struct vreg *b)
 	struct vhist h = {.idx = env->insn_idx, .prev = env->prev_insn_idx};
 	int cnt = 0;
 	if (a && a->type == SCALAR_VALUE && a->id)
-		cnt += note_linked_id(env, &h, a->id) > 1;
-	if (b && b->type == SCALAR_VALUE && b->id && (!a || b->id != a->id))
-		cnt += note_linked_id(env, &h, b->id) > 1;
+		cnt += note_linked_id(env, &h, vbase_id(a->id)) > 1;
+	if (b && b->type == SCALAR_VALUE && b->id && (!a || vbase_id(b->id) != vbase_id(a->id)))
+		cnt += note_linked_id(env, &h, vbase_id(b->id)) > 1;
 	if (!cnt)
 		return 0;
 	h.flags |= VH_LINKED;
-	return vhist_push(env->cur, &h);
+	return vhist_push(env, env->cur, &h);
 }
 
 void vclear_precise(struct vstate *st)
@@ -113,13 +113,14 @@ void vmark_all_precise(struct vstate *st)
 static int prev_insn(struct venv *env, const struct vstate *st, int i, uint32_t *n, struct vhist *rec)
 {
 	int prev = i - 1;
+	const struct vhist *h = env->hist;
 	memset(rec, 0, sizeof(*rec));
-	if (*n && st->hist[*n - 1].idx == i && !(st->hist[*n - 1].flags & VH_ARRIVAL)) {
-		*rec = st->hist[--*n];
+	if (*n > st->hist_start && h[*n - 1].idx == i && !(h[*n - 1].flags & VH_ARRIVAL)) {
+		*rec = h[--*n];
 		prev = rec->prev;
 	}
-	if (*n && st->hist[*n - 1].idx == i && (st->hist[*n - 1].flags & VH_ARRIVAL))
-		prev = st->hist[--*n].prev;
+	if (*n > st->hist_start && h[*n - 1].idx == i && (h[*n - 1].flags & VH_ARRIVAL))
+		prev = h[--*n].prev;
 	else if (prev >= 1 && env->aux[prev].ld_second)
 		prev--;
 	return prev;
@@ -317,7 +318,7 @@ static int backtrack(struct venv *env, struct btrack *bt)
 	if (!env->bpf_capable || bt_empty(bt))
 		return 0;
 	int i = st->insn_idx, first = st->first_insn_idx;
-	uint32_t n = st->nhist;
+	uint32_t n = st->hist_end;
 	struct vhist rec;
 	bool skip = true; /* insn i itself has not run yet */
 	int subseq = -1;
@@ -353,7 +354,7 @@ static int backtrack(struct venv *env, struct btrack *bt)
 			return 0;
 		i = st->last_insn_idx;
 		first = st->first_insn_idx;
-		n = st->nhist;
+		n = st->hist_end;
 	}
 }
 

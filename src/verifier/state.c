@@ -63,18 +63,6 @@ struct vstate *vstate_clone(const struct vstate *src)
 		return NULL;
 	*st = *src;
 	memset(st->frames, 0, sizeof(st->frames));
-	st->hist = NULL;
-	st->hist_cap = 0;
-	if (src->nhist) {
-		st->hist = malloc(src->nhist * sizeof(*st->hist));
-		if (!st->hist) {
-			st->nhist = 0;
-			vstate_free(st);
-			return NULL;
-		}
-		memcpy(st->hist, src->hist, src->nhist * sizeof(*st->hist));
-		st->hist_cap = src->nhist;
-	}
 	for (int i = 0; i <= src->curframe; i++) {
 		st->frames[i] = vframe_clone(src->frames[i]);
 		if (!st->frames[i]) {
@@ -91,7 +79,6 @@ void vstate_free(struct vstate *st)
 		return;
 	for (int i = 0; i < BPFVM_MAX_FRAMES; i++)
 		vframe_free(st->frames[i]);
-	free(st->hist);
 	free(st);
 }
 
@@ -117,9 +104,6 @@ int vpush(struct venv *env, int insn_idx, int prev_idx, struct vstate **out)
 		return verr(env, -E2BIG, "The sequence of %d jumps is too complex.\n", env->stack_size);
 	if (e->state->parent)
 		e->state->parent->branches++;
-	struct vhist h = {.idx = insn_idx, .prev = prev_idx, .flags = VH_ARRIVAL};
-	if (vhist_push(e->state, &h))
-		return -ENOMEM;
 	*out = e->state;
 	return 0;
 }
@@ -227,9 +211,15 @@ static bool regsafe(const struct vreg *o, const struct vreg *c, struct idmap *m,
 		/* A scalar of a saved state that no safety decision after it
 		 * depended on (not precise) is covered by any scalar; one linked
 		 * to a raw program's length narrows that length when compared. */
-		if (!o->precise && !m->all_precise && !(o->id && o->id == m->old_len_id))
+		if (!o->precise && !m->all_precise && !(o->id && vbase_id(o->id) == m->old_len_id))
 			return true;
-		if (!check_scalar_ids(o->id, c->id, m))
+		/* links with a constant delta: the same kind and delta, and the
+		 * base ids mapped consistently with every other link */
+		if ((o->id & V_ADD_CONST) != (c->id & V_ADD_CONST))
+			return false;
+		if ((o->id & V_ADD_CONST) && o->off != c->off)
+			return false;
+		if (!check_scalar_ids(vbase_id(o->id), vbase_id(c->id), m))
 			return false;
 		return range_within(o, c) && tnum_in(o->var_off, c->var_off);
 	case PTR_TO_MAP_KEY:
@@ -265,7 +255,7 @@ static bool imprecise_spill_covered(struct venv *env, const struct vslot *os, co
 		if (os->type[k] != STACK_SPILL)
 			return false;
 	const struct vreg *o = &os->spilled;
-	if (o->type != SCALAR_VALUE || o->precise || m->all_precise || (o->id && o->id == m->old_len_id))
+	if (o->type != SCALAR_VALUE || o->precise || m->all_precise || (o->id && vbase_id(o->id) == m->old_len_id))
 		return false;
 	if (is_pointer_slot(cs))
 		return false;
@@ -465,11 +455,11 @@ int vstate_visited(struct venv *env, int insn_idx)
 	copy->branches = 1;
 	/* the saved state's instructions end before this one; cur's begin here */
 	copy->last_insn_idx = env->prev_insn_idx;
-	if (copy->nhist && copy->hist[copy->nhist - 1].idx == insn_idx &&
-	    (copy->hist[copy->nhist - 1].flags & VH_ARRIVAL))
-		copy->nhist--;
+	if (copy->hist_end > copy->hist_start && env->hist[copy->hist_end - 1].idx == insn_idx &&
+	    (env->hist[copy->hist_end - 1].flags & VH_ARRIVAL))
+		copy->hist_end--; /* how cur got here is cur's */
 	cur->first_insn_idx = insn_idx;
-	cur->nhist = 0;
+	cur->hist_start = copy->hist_end;
 	cur->parent = copy;
 	sl->state = copy;
 	sl->next = env->explored[insn_idx];

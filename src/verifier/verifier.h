@@ -59,6 +59,17 @@ struct vreg {
 	const struct bpfvm_map *map;
 };
 
+/* A scalar's id with one of these flags is linked to the scalars of the
+ * same base id plus a constant, its `off` (the kernel's BPF_ADD_CONST:
+ * r1 = r2; r1 += 4 keeps r1 = r2 + 4 across a comparison on either). */
+#define V_ADD_CONST64 (1u << 31)
+#define V_ADD_CONST32 (1u << 30)
+#define V_ADD_CONST (V_ADD_CONST64 | V_ADD_CONST32)
+static inline uint32_t vbase_id(uint32_t id)
+{
+	return id & ~V_ADD_CONST;
+}
+
 /* Per-byte stack slot kinds (the kernel's STACK_*). */
 enum { STACK_INVALID = 0, STACK_SPILL, STACK_MISC, STACK_ZERO };
 
@@ -112,10 +123,13 @@ struct vstate {
 	int insn_idx;
 	uint64_t hash;           /* of the registers, for quick loop checks */
 	/* The instructions since the last saved state: first..last (the
-	 * last only known once saved), and the history to walk them back. */
+	 * last only known once saved), and the history to walk them back:
+	 * env->hist[hist_start..hist_end). The array is shared: a state
+	 * appends at its end, over entries of paths already finished (the
+	 * pending states' ends never decrease down the stack, as the kernel's
+	 * insn_hist). */
 	int first_insn_idx, last_insn_idx;
-	struct vhist *hist;
-	uint32_t nhist, hist_cap;
+	uint32_t hist_start, hist_end;
 };
 
 /* A state saved at a prune point. */
@@ -180,6 +194,8 @@ struct venv {
 	char msg[512];           /* the error message (the kernel's last log line) */
 	int err_insn;            /* where it happened */
 	struct vhist pending;    /* what the current insn adds to the history */
+	struct vhist *hist;      /* the shared history (see struct vstate) */
+	uint32_t hist_cap;
 	/* vfamily_row per opcode byte, found once (the table scan is slow) */
 	const struct bpfvm_opinfo *family[256];
 	uint8_t family_known[256];
@@ -203,6 +219,13 @@ void vreg_mark_unknown(struct vreg *r);
 void vreg_mark_known(struct vreg *r, uint64_t v);
 void vreg_mark_not_init(struct vreg *r);
 void vreg_mark_unbounded(struct vreg *r);
+/* Significant bits of a scalar's largest value (fls64 of umax). */
+static inline int vreg_width(const struct vreg *r)
+{
+	return r->umax ? 64 - __builtin_clzll(r->umax) : 0;
+}
+/* A scalar no longer equal to its links (id and constant delta cleared). */
+void vscalar_clear_id(struct vreg *r);
 void vreg_bounds_sync(struct vreg *r);
 void vreg_zext32(struct vreg *r);
 void vreg_coerce(struct vreg *r, int size);
@@ -231,7 +254,7 @@ int vstate_visited(struct venv *env, int insn_idx);
 void vupdate_branch_counts(struct venv *env, struct vstate *st);
 void vfree_explored(struct venv *env);
 /* ---- precision.c: which scalars of saved states must be compared ---- */
-int vhist_push(struct vstate *st, const struct vhist *h);
+int vhist_push(struct venv *env, struct vstate *st, const struct vhist *h);
 /* The value of register regno (current frame) matters to the current
  * instruction: mark where it came from precise in the saved states. */
 int vmark_precise(struct venv *env, int regno);
@@ -296,6 +319,9 @@ int vcheck_reg_arg(struct venv *env, int regno, int t);
 bool vis_pointer_value(struct venv *env, int regno);
 bool vreg_is_pointer(const struct vreg *r);
 void vmark_reg_invalid(struct venv *env, struct vreg *r);
+/* rX = rY of a scalar: give rY an id (dropping a constant delta) so that
+ * the copy stays linked (the kernel's assign_scalar_id_before_mov). */
+void vassign_scalar_id(struct venv *env, struct vreg *src);
 void vclear_pkt_pointers(struct venv *env);
 
 #endif

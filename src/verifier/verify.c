@@ -196,17 +196,41 @@ static int check_ld_abs(struct venv *env, const struct bpfvm_insn *insn, const s
 
 /* ---- conditional jumps ---------------------------------------------------------- */
 
+/* reg is linked to known (same base id): what a comparison proved on
+ * known holds for reg, shifted by their constant deltas. */
+static void sync_one(struct vreg *reg, const struct vreg *known)
+{
+	if (reg->type != SCALAR_VALUE || reg == known || vbase_id(reg->id) != vbase_id(known->id))
+		return;
+	if ((!(reg->id & V_ADD_CONST) && !(known->id & V_ADD_CONST)) || reg->off == known->off) {
+		uint8_t precise = reg->precise;
+		*reg = *known;
+		reg->precise = precise;
+		return;
+	}
+	uint32_t id = reg->id;
+	int32_t off = reg->off;
+	uint8_t precise = reg->precise;
+	struct vreg delta;
+	vreg_mark_unknown(&delta);
+	vreg_mark_known(&delta, (uint64_t)((int64_t)off - (int64_t)known->off));
+	*reg = *known;
+	vscalar_alu(reg, &delta, BPFVM_ALU_ADD, false);
+	if ((id | known->id) & V_ADD_CONST32)
+		vreg_zext32(reg); /* the 32-bit add wrapped in 32 bits */
+	vreg_bounds_sync(reg);
+	reg->id = id;
+	reg->off = off;
+	reg->precise = precise;
+}
+
 static void sync_linked(struct vstate *st, const struct vreg *known)
 {
 	if (known->type != SCALAR_VALUE || !known->id)
 		return;
 	struct vreg k = *known;
-	V_FOR_EACH_REG(st, r, {
-		if (r->type == SCALAR_VALUE && r->id == k.id)
-			*r = k;
-	});
-	if (st->len_reg.type == SCALAR_VALUE && st->len_reg.id == k.id)
-		st->len_reg = k;
+	V_FOR_EACH_REG(st, r, sync_one(r, &k));
+	sync_one(&st->len_reg, &k);
 }
 
 static void mark_ptr_or_null(struct venv *env, struct vstate *st, uint32_t id, bool is_null)
@@ -576,21 +600,28 @@ static int init_state(struct venv *env)
 	return 0;
 }
 
-/* The history precision backtracking walks: the stack slot insn `at`
- * used, and how `next` is reached when not by falling through. */
-static int record_history(struct venv *env, int at, int next)
+/* The history precision backtracking walks: the stack slot insn `at` used. */
+static int record_history(struct venv *env, int at)
 {
 	int err;
 	if (env->pending.flags) {
 		env->pending.idx = at;
 		env->pending.prev = env->prev_insn_idx;
-		if ((err = vhist_push(env->cur, &env->pending)))
+		if ((err = vhist_push(env, env->cur, &env->pending)))
 			return err;
 	}
-	if (next == at + 1 || (next == at + 2 && env->aux[at + 1].ld_second))
+	return 0;
+}
+
+/* How insn_idx was reached, when not by falling through (recorded when the
+ * path runs it: a pending branch gets its entry once popped). */
+static int record_arrival(struct venv *env, int insn_idx, int prev_idx)
+{
+	if (!env->insn_processed || insn_idx == prev_idx + 1 ||
+	    (insn_idx == prev_idx + 2 && env->aux[prev_idx + 1].ld_second))
 		return 0;
-	struct vhist h = {.idx = next, .prev = at, .flags = VH_ARRIVAL};
-	return vhist_push(env->cur, &h);
+	struct vhist h = {.idx = insn_idx, .prev = prev_idx, .flags = VH_ARRIVAL};
+	return vhist_push(env, env->cur, &h);
 }
 
 static int do_check(struct venv *env)
@@ -604,6 +635,8 @@ static int do_check(struct venv *env)
 		env->insn_idx = insn_idx;
 		env->prev_insn_idx = prev_idx;
 		memset(&env->pending, 0, sizeof(env->pending));
+		if ((err = record_arrival(env, insn_idx, prev_idx)))
+			return err;
 		if (++env->insn_processed > (env->bpf_capable ? V_MAX_INSNS : V_MAX_INSNS))
 			return verr(env, -E2BIG, "BPF program is too large. Processed %llu insn\n",
 				    (unsigned long long)env->insn_processed);
@@ -643,7 +676,7 @@ static int do_check(struct venv *env)
 		print_insn_state(env);
 		prev_idx = at;
 		insn_idx++;
-		if ((err = record_history(env, at, insn_idx)))
+		if ((err = record_history(env, at)))
 			return err;
 		continue;
 path_done:
@@ -702,6 +735,7 @@ static void free_env(struct venv *env)
 	}
 	vstate_free(env->cur);
 	vfree_explored(env);
+	free(env->hist);
 	free(env->aux);
 	free(env->live);
 }
