@@ -1245,9 +1245,53 @@ static int emit_fused_pair(struct jit_ctx *c, const struct bpfvm_decoded *d)
 	return 0;
 }
 
+/* Is BPF register reg overwritten, before anything reads it, in the
+ * straight-line code from slot pc on (no jump lands there, no jump or call
+ * comes first)? A short look ahead: the answer "no" is always safe. */
+static int dead_after(const struct jit_ctx *c, size_t pc, int reg)
+{
+	for (size_t k = pc; k < c->n && k < pc + 16; k++) {
+		const struct bpfvm_decoded *d = &c->insns[k];
+		if (c->is_target[k] & TARGET_JUMP)
+			return 0;
+		if (!d->slots)
+			continue; /* second half of LD_IMM64 */
+		const struct bpfvm_opinfo *info = d->info;
+		int reads_src = (info->flags & BPFVM_F_REG_SRC) && d->src == reg;
+		switch (info->kind) {
+		case BPFVM_KIND_ALU:
+			if (reads_src)
+				return 0;
+			if (d->dst == reg) /* mov and movsx only write it */
+				return info->op == BPFVM_ALU_MOV || info->op == BPFVM_ALU_MOVSX;
+			break;
+		case BPFVM_KIND_LDX:
+		case BPFVM_KIND_LDXSX:
+			if (d->src == reg)
+				return 0;
+			if (d->dst == reg)
+				return 1;
+			break;
+		case BPFVM_KIND_LDDW:
+			if (d->dst == reg)
+				return 1;
+			break;
+		case BPFVM_KIND_ST:
+		case BPFVM_KIND_STX:
+			if (d->dst == reg || reads_src)
+				return 0;
+			break;
+		default: /* jumps, calls, exits, atomics, byte swaps */
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /* `x = a; x += b; y = *(size *)(x + off)`, clang's indexed load, when no
  * jump lands inside: the load addresses [a + b + off] itself, so it does
- * not wait for the sum; the sum is kept only when y is not x. Verified
+ * not wait for the sum; the sum is kept only when y is not x and x is
+ * read before it is overwritten (as far as dead_after sees). Verified
  * code only (checked code checks the access through x). Returns 1 if
  * the three were emitted. */
 static int emit_fused_indexed_load(struct jit_ctx *c, const struct bpfvm_decoded *d)
@@ -1261,12 +1305,13 @@ static int emit_fused_indexed_load(struct jit_ctx *c, const struct bpfvm_decoded
 	    (f->info->kind != BPFVM_KIND_LDX && f->info->kind != BPFVM_KIND_LDXSX) || f->src != d->dst)
 		return 0;
 	int a = bpf_to_x86[d->src], idx = bpf_to_x86[e->src];
-	if (f->dst != d->dst)
+	int keep_sum = f->dst != d->dst && !dead_after(c, c->pc + 3, d->dst);
+	if (keep_sum)
 		emit_lea_bi(&c->out, 1, bpf_to_x86[d->dst], a, idx);
 	emit_load_bi(&c->out, f->info->size, f->info->kind == BPFVM_KIND_LDXSX, bpf_to_x86[f->dst], a, idx,
 		     f->off);
 	c->sum_x = -1;
-	if (f->dst != d->dst && f->dst != d->src && f->dst != e->src) {
+	if (keep_sum && f->dst != d->src && f->dst != e->src) {
 		c->sum_x = d->dst;
 		c->sum_a = d->src;
 		c->sum_b = e->src;

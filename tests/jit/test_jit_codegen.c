@@ -243,8 +243,9 @@ TEST(zero_tests_after_alu_ops_match_the_interpreter)
 
 /* `x = a; x += b; y = *(size *)(x + off)` loads from [a + b + off]: every
  * size, zero and sign extension, y the sum's register or another (then x
- * keeps the sum, and a later load through x uses it too), bases that need
- * a displacement byte in x86 (r7 = r13, r10 = rbp). */
+ * keeps the sum when it is read later, and a later load through x uses
+ * it too), bases that need a displacement byte in x86 (r7 = r13,
+ * r10 = rbp). */
 TEST(indexed_loads_match_the_interpreter)
 {
 	struct bpfvm_vm *vm;
@@ -269,10 +270,18 @@ TEST(indexed_loads_match_the_interpreter)
 					PB(&pb, MOV64_REG, 3, a, 0, 0);
 					PB(&pb, ADD64_REG, 3, 2, 0, 0);
 					pb_add(&pb, loads[l], y, 3, offs[o], 0, 0);
-					if (y != 3) /* the sum is kept: a second load through it */
-						pb_add(&pb, loads[l], 4, 3, offs[o] + 8, 0, 0);
-					else
+					if (y == 3)
 						PB(&pb, MOV64_IMM, 4, 0, 0, 0);
+					else if (o == 0) /* the sum is kept: a second load through it */
+						pb_add(&pb, loads[l], 4, 3, offs[o] + 8, 0, 0);
+					else if (o == 1) { /* read a little later */
+						PB(&pb, MOV64_IMM, 5, 0, 0, 1);
+						PB(&pb, LDX_B, 4, 3, 3, 0);
+					} else { /* overwritten first: no sum needed */
+						PB(&pb, MOV64_IMM, 5, 0, 0, 1);
+						PB(&pb, LDX_DW, 3, 10, -8, 0);
+						PB(&pb, MOV64_REG, 4, 3, 0, 0);
+					}
 					PB(&pb, LSH64_IMM, 4, 0, 0, 7);
 					PB(&pb, MOV64_REG, 0, y, 0, 0);
 					PB(&pb, XOR64_REG, 0, 4, 0, 0);
