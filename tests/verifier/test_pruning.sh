@@ -127,6 +127,39 @@ t_verify "registers refined together are precise together (links compared)" 1 "i
 	"$dir/linked.s" --prog-type xdp --maps=array:4:16:1
 t_kernel "the kernel rejects the unlinked path too" xdp "$dir/linked.s" array:4:16:1 "$msg"
 
+# a value that goes through a subprogram: the walk back gives up at the
+# return and marks every scalar of the path precise (still sound)
+cat >"$dir/subprog.s" <<'EOF'
+r9 = 0
+r9 = 0
+r9 = 0
+r9 = 0
+r9 = 0
+call 7
+r6 = 64
+if r0 == 0 goto +1
+r6 = 0
+r1 = r6
+call pc+12
+r6 = r0
+*(u32 *)(r10 - 4) = 0
+r1 = map[0] ll
+r2 = r10
+r2 += -4
+call 1
+if r0 == 0 goto +2
+r0 += r6
+r0 = *(u64 *)(r0 + 0)
+r0 = 0
+exit
+r0 = r1
+exit
+EOF
+msg="R0 min value is outside of the allowed memory range"
+t_verify "an offset returned by a subprogram keeps both values apart" 1 "insn 20: $msg" "$dir/subprog.s" \
+	--prog-type xdp --maps=array:4:8:1
+t_kernel "the kernel rejects the returned offset too" xdp "$dir/subprog.s" array:4:8:1 "$msg"
+
 # raw programs: a copy of the length proves the memory's size only while linked
 cat >"$dir/rawlen.s" <<'EOF'
 r6 = r1
