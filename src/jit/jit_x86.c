@@ -19,6 +19,14 @@
  * passes use the previous pass's offsets to pick short forms, until the
  * layout stops changing (sizes only shrink, so this converges), as the
  * kernel's JIT does.
+ *
+ * Within straight-line code (reset where a jump lands) each pass follows
+ * a little about the values, to leave out code: which register the flags
+ * describe (a test against 0 after an ALU op), which register holds the
+ * sum of two others (loads address [a + b] directly), how many low bits
+ * each register may have set (masks and zero extensions that change
+ * nothing). Fused pairs and loop-head alignment: see emit_fused_pair and
+ * LOOP_ALIGN.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,7 +84,6 @@ struct jit_ctx {
 	int flags_reg;       /* BPF register whose value ZF reflects, or -1 */
 	int flags_w;         /* ... computed in 64 bits (1) or 32 (0) */
 	int sum_x, sum_a, sum_b; /* BPF sum_x holds sum_a + sum_b (sum_x -1: none) */
-	int sum_x_before;
 	uint8_t width[BPFVM_NREGS]; /* bits each register's value may have set, 0..64 */
 };
 
@@ -1610,12 +1617,12 @@ static void emit_pass(struct jit_ctx *c)
 			track_width(c, d + 2);
 			continue;
 		}
-		c->sum_x_before = c->sum_x;
+		int sum_before = c->sum_x;
 		if (emit_fused_pair(c, d)) {
 			c->cur[++pc] = (uint32_t)c->out.len; /* the second one is in the first */
 			c->flags_reg = -1;
-			if (c->sum_x == c->sum_x_before)
-				track_sum(c, d + 1); /* the pair wrote d->dst, as its second does */
+			if (c->sum_x == sum_before) /* the pair did not record a new sum */
+				track_sum(c, d + 1); /* it wrote d->dst, as its second does */
 			track_fused_width(c, d);
 			continue;
 		}
