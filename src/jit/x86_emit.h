@@ -408,16 +408,23 @@ static inline void emit_lea(struct x86_buf *b, int dst, int base, int32_t disp)
 	emit_op_mem(b, 0, 1, "\x8d", 1, dst, base, disp, 0);
 }
 
-/* lea dst, [base + index] (w: 64-bit result, else 32-bit, zero-extended) */
-static inline void emit_lea_bi(struct x86_buf *b, int w, int dst, int base, int index)
+/* lea dst, [base + index << scale] (w: 64-bit result, else 32-bit,
+ * zero-extended; scale 0..3) */
+static inline void emit_lea_bis(struct x86_buf *b, int w, int dst, int base, int index, int scale)
 {
 	emit_rex(b, w, dst, index, base, 0);
 	emit_byte(b, 0x8d);
 	int need_disp = (base & 7) == X86_RBP;
 	emit_modrm(b, need_disp ? 1 : 0, dst, 4);
-	emit_byte(b, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	emit_byte(b, (uint8_t)((scale << 6) | ((index & 7) << 3) | (base & 7)));
 	if (need_disp)
 		emit_byte(b, 0);
+}
+
+/* lea dst, [base + index] (w: 64-bit result, else 32-bit, zero-extended) */
+static inline void emit_lea_bi(struct x86_buf *b, int w, int dst, int base, int index)
+{
+	emit_lea_bis(b, w, dst, base, index, 0);
 }
 
 /* lea dst32, [base + disp]: 32-bit result, zero-extended */

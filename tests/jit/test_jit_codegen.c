@@ -354,3 +354,31 @@ TEST(masks_and_zero_extensions_of_narrow_values_match_the_interpreter)
 					}
 	bpfvm_vm_destroy(vm);
 }
+
+/* Multiplications by constants done without imul (shifts for powers of
+ * two, lea for 3, 5 and 9) wrap and zero-extend as imul does, on every
+ * mapped register (r7 = r13 needs lea's displacement byte). */
+TEST(multiplications_by_small_constants_match_the_interpreter)
+{
+	struct bpfvm_vm *vm;
+	CHECK_EQ(bpfvm_vm_create(&vm), 0);
+	static const int32_t factors[] = {1, 2, 3, 4, 5, 8, 9, 16, 0x40000000, 6, -3, 0};
+	static const enum bpfvm_opid ops[] = {BPFVM_OP_MUL64_IMM, BPFVM_OP_MUL32_IMM};
+	for (size_t o = 0; o < 2; o++)
+		for (size_t f = 0; f < sizeof(factors) / sizeof(factors[0]); f++)
+			for (int reg = 0; reg <= 9; reg++)
+				for (size_t v = 0; v < NVALUES; v += 2) {
+					struct prog_builder pb = {.n = 0};
+					PB_LDDW(&pb, reg, values[v] ^ 0x0123456789abcdefULL);
+					pb_add(&pb, ops[o], reg, 0, 0, factors[f], 0);
+					PB(&pb, MOV64_REG, 0, reg, 0, 0);
+					PB(&pb, EXIT, 0, 0, 0, 0);
+					struct engine_result ri, rj;
+					CHECK_EQ(run_engines(vm, pb.insns, pb.n, NULL, 0, &ri, &rj, NULL, NULL, &verified), 0);
+					char what[96];
+					snprintf(what, sizeof(what), "%s r%d by %d v#%zu", bpfvm_isa_table()[ops[o]].id, reg,
+						 factors[f], v);
+					same(what, &ri, &rj);
+				}
+	bpfvm_vm_destroy(vm);
+}
