@@ -73,6 +73,13 @@ int bpfvm_map_delete(struct bpfvm_map *map, const void *key);
 /* key NULL or missing: the first key. -ENOENT after the last. */
 int bpfvm_map_get_next_key(struct bpfvm_map *map, const void *key, void *next_key);
 int bpfvm_map_lookup_and_delete(struct bpfvm_map *map, const void *key, void *value);
+/* The kernel's BPF_MAP_FREEZE: from now on the host can no longer update
+ * or delete (-EPERM); programs keep their access. A frozen map created
+ * with BPF_F_RDONLY_PROG (libbpf's .rodata, .kconfig) is constant, so the
+ * verifier reads its bytes as known values, and helpers may take format
+ * strings from it. -EBUSY when already frozen, -EPERM for a map the host
+ * may not write (BPF_F_RDONLY). */
+int bpfvm_map_freeze(struct bpfvm_map *map);
 
 /* Ring buffer and perf buffer consumers: fn is called once per record;
  * a non-zero return stops the poll. Returns records consumed or -errno. */

@@ -127,7 +127,9 @@ int bpfvm_object_map_is_global_data(const struct bpfvm_object_map *map);
 /* Global data: the variables' memory, size bytes. Before the maps are
  * created it is the initial value (write to change it); afterwards it is
  * the live map value, shared with running programs (as libbpf's skeleton
- * memory-maps it). NULL for other maps. */
+ * memory-maps it). .rodata and .kconfig are frozen when created, as libbpf
+ * freezes them, and the verifier reads their values as constants: do not
+ * write them afterwards. NULL for other maps. */
 void *bpfvm_object_map_data(struct bpfvm_object_map *map, size_t *size);
 /* C names of a BTF-defined map's key and value types as declared with
  * __type(key, ...) ("__u32", "struct pair"), or NULL. */

@@ -155,6 +155,9 @@ void bpfvm__map_put(struct bpfvm_map *map);
 /* Address of byte off of the value of a single-value-addressable map
  * (ARRAY: element 0 .. as the kernel's map_direct_value_addr). */
 int bpfvm__map_direct_value_addr(struct bpfvm_map *map, uint32_t off, uint64_t *addr);
+/* Frozen and BPF_F_RDONLY_PROG: its bytes never change again (the
+ * kernel's bpf_map_is_rdonly), so the verifier may read them. */
+int bpfvm__map_is_rdonly_prog(const struct bpfvm_map *map);
 /* What generated code needs to look up an array element without a call
  * (the kernel's map_gen_lookup): the value of index k < max_entries, for
  * the CPU slot c (the run's cpu % BPFVM_NR_CPUS) of a per-CPU array, is at values + k * elem_size +

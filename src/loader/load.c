@@ -2,6 +2,7 @@
  * API (bpfvm_map_create, bpfvm_prog_load), and the static initial values
  * that make a tail-call chain declared in C work without host code. */
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,14 @@ static int create_map(struct bpfvm_object *obj, size_t i)
 		rc = bpfvm_map_update(m->handle, &zero, m->data, BPFVM_ANY);
 		if (rc)
 			return obj_error(obj, rc, "%s: cannot set its initial value", what);
+	}
+	/* .rodata and .kconfig are constants from now on, as libbpf freezes
+	 * them: the verifier then reads their values (const volatile
+	 * configuration folds into the program) and format strings. */
+	if (def.flags & BPF_F_RDONLY_PROG) {
+		rc = bpfvm_map_freeze(m->handle);
+		if (rc)
+			return obj_error(obj, rc, "%s: cannot freeze it", what);
 	}
 	return 0;
 }

@@ -151,7 +151,22 @@ static int host_can_read(const struct bpfvm_map *map)
 
 static int host_can_write(const struct bpfvm_map *map)
 {
-	return !(map->def.flags & BPFVM_F_RDONLY);
+	return !(map->def.flags & BPFVM_F_RDONLY) && !atomic_load(&map->frozen);
+}
+
+int bpfvm_map_freeze(struct bpfvm_map *map)
+{
+	int expected = 0;
+	if (map->def.flags & BPFVM_F_RDONLY)
+		return -EPERM; /* as the kernel: the host could not write it anyway */
+	if (!atomic_compare_exchange_strong(&map->frozen, &expected, 1))
+		return -EBUSY;
+	return 0;
+}
+
+int bpfvm__map_is_rdonly_prog(const struct bpfvm_map *map)
+{
+	return (map->def.flags & BPFVM_F_RDONLY_PROG) && atomic_load(&map->frozen);
 }
 
 /* The bpf() syscall copies keys and values from user memory: a missing

@@ -88,6 +88,8 @@ struct bpfvm_map {
 	atomic_int creator_ref_dropped;
 	/* Per-CPU value stride: value_size rounded up to 8 bytes. */
 	uint32_t pcpu_stride;
+	/* Set once by bpfvm_map_freeze: the host may no longer write. */
+	atomic_int frozen;
 };
 
 /* The operations of each family (one file each). */

@@ -196,6 +196,30 @@ static bool reg_is_null(const struct vreg *r)
 	return r->type == SCALAR_VALUE && tnum_equals_const(r->var_off, 0);
 }
 
+/* A string the helper reads at run time must be a constant: in a frozen
+ * read-only map (.rodata), at a known offset, NUL-terminated inside the
+ * value (the kernel's check for ARG_PTR_TO_CONST_STR, same messages). */
+static int check_const_str(struct venv *env, const struct vreg *r, int regno)
+{
+	struct bpfvm_map *map = (struct bpfvm_map *)(uintptr_t)r->map; /* only read here */
+	uint32_t value_size = bpfvm_map_def(map)->value_size;
+	if (!bpfvm__map_is_rdonly_prog(map))
+		return verr(env, -EACCES, "R%d does not point to a readonly map'\n", regno);
+	if (!tnum_is_const(r->var_off))
+		return verr(env, -EACCES, "R%d is not a constant address'\n", regno);
+	uint64_t base;
+	if (bpfvm__map_direct_value_addr(map, 0, &base))
+		return verr(env, -EACCES, "no direct value access support for this map type\n");
+	int err = vcheck_helper_mem(env, regno, (int)value_size - r->off, false, false);
+	if (err)
+		return err;
+	uint64_t off = (uint64_t)r->off + r->var_off.value;
+	if (off >= value_size ||
+	    !memchr((const char *)(uintptr_t)base + off, 0, value_size - off))
+		return verr(env, -EINVAL, "string is not zero-terminated\n");
+	return 0;
+}
+
 static int type_error(struct venv *env, int regno, const char *expected)
 {
 	return verr(env, -EACCES, "R%d type=%s expected=%s\n", regno, vtype_str(vcur_regs(env)[regno].type),
@@ -297,7 +321,7 @@ static int check_arg(struct venv *env, const struct bpfvm_helper *h, int arg, st
 	case BPFVM_ARG_PTR_TO_CONST_STR:
 		if (r->type != PTR_TO_MAP_VALUE)
 			return type_error(env, regno, "map_value");
-		return verr(env, -EACCES, "R%d does not point to a readonly map'\n", regno);
+		return check_const_str(env, r, regno);
 	case BPFVM_ARG_PTR_TO_ALLOC_MEM:
 		if (r->type != (PTR_TO_MEM | MEM_RINGBUF))
 			return type_error(env, regno, "ringbuf_mem");

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/bpf.h>
+
 #include "bpfvm/maps.h"
 #include "verifier/verifier.h"
 
@@ -379,6 +381,45 @@ static int check_alignment(struct venv *env, const struct vreg *r, int off, int 
 	return verr(env, -EACCES, "misaligned stack access off %s+%d+%d size %d\n", tn, r->off, off, size);
 }
 
+/* BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG: what programs may do with the
+ * map's values (the kernel's check_map_access_type). */
+static int check_map_access_type(struct venv *env, const struct vreg *r, int off, int size, bool write)
+{
+	const struct bpfvm_map_def *def = bpfvm_map_def(r->map);
+	if (write && (def->flags & BPF_F_RDONLY_PROG))
+		return verr(env, -EACCES, "write into map forbidden, value_size=%u off=%d size=%d\n",
+			    def->value_size, off, size);
+	if (!write && (def->flags & BPF_F_WRONLY_PROG))
+		return verr(env, -EACCES, "read from map forbidden, value_size=%u off=%d size=%d\n",
+			    def->value_size, off, size);
+	return 0;
+}
+
+/* A load from a frozen read-only map at a known offset reads a constant
+ * (the kernel's bpf_map_direct_read): libbpf's `const volatile`
+ * configuration in .rodata folds into the program. Returns 1 when d got
+ * the value, 0 when the load stays an unknown scalar. */
+static int read_rdonly_map(const struct vreg *r, int off, int size, bool sign_ext, struct vreg *d)
+{
+	uint64_t addr;
+	struct bpfvm_map *map = (struct bpfvm_map *)(uintptr_t)r->map; /* only read here */
+	if (!tnum_is_const(r->var_off) || !bpfvm__map_is_rdonly_prog(map) ||
+	    bpfvm__map_direct_value_addr(map, (uint32_t)(off + (int64_t)r->var_off.value), &addr))
+		return 0;
+	const void *p = (const void *)(uintptr_t)addr;
+	uint64_t v;
+	switch (size) {
+	case 1: { uint8_t x; memcpy(&x, p, 1); v = sign_ext ? (uint64_t)(int64_t)(int8_t)x : x; break; }
+	case 2: { uint16_t x; memcpy(&x, p, 2); v = sign_ext ? (uint64_t)(int64_t)(int16_t)x : x; break; }
+	case 4: { uint32_t x; memcpy(&x, p, 4); v = sign_ext ? (uint64_t)(int64_t)(int32_t)x : x; break; }
+	case 8: memcpy(&v, p, 8); break;
+	default: return 0;
+	}
+	vreg_mark_unknown(d); /* a scalar, nothing kept from before */
+	vreg_mark_known(d, v);
+	return 1;
+}
+
 int vcheck_mem_access(struct venv *env, int regno, int off, int size, bool write, int value_regno,
 		      bool strict_atomic, bool sign_ext)
 {
@@ -394,10 +435,14 @@ int vcheck_mem_access(struct venv *env, int regno, int off, int size, bool write
 	case PTR_TO_MAP_VALUE: {
 		if (leak)
 			return verr(env, -EACCES, "R%d leaks addr into map\n", value_regno);
+		err = check_map_access_type(env, r, off, size, write);
+		if (err)
+			return err;
 		err = check_region(env, regno, off, size, bpfvm_map_def(r->map)->value_size, false);
 		if (err)
 			return err;
-		if (!write && value_regno >= 0)
+		if (!write && value_regno >= 0 &&
+		    !read_rdonly_map(r, off, size, sign_ext, &regs[value_regno]))
 			vreg_mark_unknown(&regs[value_regno]);
 		break;
 	}
@@ -495,6 +540,8 @@ int vcheck_helper_mem(struct venv *env, int regno, int size, bool write, bool ze
 	case PTR_TO_MAP_KEY:
 		return check_region(env, regno, r->off, size, bpfvm_map_def(r->map)->key_size, zero_ok);
 	case PTR_TO_MAP_VALUE:
+		if (check_map_access_type(env, r, r->off, size, write))
+			return -EACCES;
 		return check_region(env, regno, r->off, size, bpfvm_map_def(r->map)->value_size, zero_ok);
 	case PTR_TO_MEM:
 		return check_region(env, regno, r->off, size, r->range, zero_ok);
