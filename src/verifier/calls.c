@@ -161,6 +161,7 @@ int vcallback_exit(struct venv *env, int *insn_idx)
 	for (int i = 1; i <= 5; i++)
 		vreg_mark_not_init(&regs[i]);
 	vreg_mark_unknown(&regs[0]);
+	st->cb_unroll++;
 	if ((err = push_callback(env, call, start, args)))
 		return err;
 	*insn_idx = call;

@@ -403,7 +403,8 @@ int vstate_visited(struct venv *env, int insn_idx)
 				return 1;
 			}
 		} else if (sl->state->branches) {
-			if (maybe_looping(sl->state, cur) && states_equal(env, sl->state, cur, true, true))
+			if (sl->state->cb_unroll == cur->cb_unroll && maybe_looping(sl->state, cur) &&
+			    states_equal(env, sl->state, cur, true, true))
 				return verr(env, -EINVAL, "infinite loop detected at insn %d\n", insn_idx);
 			if (env->jmps_processed - env->prev_jmps_processed < 20 &&
 			    env->insn_processed - env->prev_insn_processed < 100)

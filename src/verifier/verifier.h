@@ -117,6 +117,10 @@ struct vstate {
 	struct vreg len_reg;     /* raw programs: the memory length r2 started as */
 	struct vref refs[V_MAX_REFS];
 	int nrefs;
+	/* Callback invocations re-entered on this path (the kernel's
+	 * callback_unroll_depth): the same state in a later invocation is
+	 * the helper calling again, not an infinite loop. */
+	uint32_t cb_unroll;
 	/* Exploration bookkeeping (as the kernel's parent/branches). */
 	struct vstate *parent;
 	uint32_t branches;

@@ -124,6 +124,13 @@ TEST(loops_are_explored_until_they_end_and_endless_ones_are_caught)
 	vt_load("socket_filter", "r0 = 0\nr1 = 0\nr1 += 0\nif r1 < 10 goto -2\nexit\n", "", 0, 0, &res);
 	CHECK_EQ(res.rc, -EINVAL);
 	CHECK_STR(key(), "infinite loop detected at insn 3");
+	/* inside a callback too: only a later invocation of the callback
+	 * (the helper calling it again) may meet an equal state */
+	vt_load("socket_filter",
+		"r1 = 4\nr2 = func pc+6 ll\nr3 = 0\nr4 = 0\ncall 181\nr0 = 0\nexit\n"
+		"r1 = 0\nr1 += 0\nif r1 < 10 goto -2\nr0 = 0\nexit\n", "", 0, 0, &res);
+	CHECK_EQ(res.rc, -EINVAL);
+	CHECK_STR(key(), "infinite loop detected at insn 10");
 }
 
 static uint64_t rng_next(uint64_t *s)
